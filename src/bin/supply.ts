@@ -1,0 +1,49 @@
+// Composition root of `bin/supply BUILD CACHE DEPS IDX` (CONTRACT §1): reads argv and env, wires
+// the collaborators, runs supply, maps the outcome to an exit code. The only place that does.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { HttpFetcher } from '../deps/fetch.js';
+import { Installer } from '../deps/installer.js';
+import { isBuildpackError } from '../errors.js';
+import { StagingLogger } from '../log/logger.js';
+import { loadManifest } from '../manifest/index.js';
+import { supply } from '../supply/supply.js';
+
+async function main(): Promise<number> {
+  const logger = new StagingLogger(process.stdout, { debug: Boolean(process.env.BP_DEBUG) });
+  const args = process.argv.slice(2);
+  if (args.length !== 4) {
+    logger.error('usage: bin/supply <build-dir> <cache-dir> <deps-dir> <deps-index>');
+    return 1;
+  }
+  const [buildDir, cacheDir, depsDir, depsIdx] = args.map((a, i) => (i === 3 ? a : path.resolve(a)));
+  // the bundle lives in <buildpack>/dist/, the TypeScript source in <buildpack>/src/bin/
+  const here = path.dirname(path.resolve(process.argv[1]));
+  const buildpackDir = path.basename(here) === 'dist' ? path.dirname(here) : path.resolve(here, '../..');
+  try {
+    const manifest = await loadManifest(buildpackDir);
+    const buildpackVersion = (await fs.readFile(path.join(buildpackDir, 'VERSION'), 'utf8').catch(() => '')).trim();
+    const fetcher = new HttpFetcher({
+      env: process.env,
+      onRetry: (attempt, reason) => logger.warning(`download attempt ${attempt} failed (${reason}); retrying`),
+    });
+    const installer = new Installer({ buildpackDir, cacheDir, logger, fetcher });
+    await supply(
+      { buildDir, cacheDir, depsDir, depsIdx, stack: process.env.CF_STACK ?? '', env: process.env, now: new Date() },
+      { manifest, buildpackVersion, installer, logger },
+    );
+    return 0;
+  } catch (err) {
+    if (isBuildpackError(err)) {
+      logger.error(err.message);
+      return 1;
+    }
+    process.stderr.write(`sidecar-buildpack supply: unexpected error (a bug):\n${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+});

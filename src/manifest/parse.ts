@@ -1,0 +1,145 @@
+// Reads and validates a buildpack's manifest.yml (CONTRACT §4, libbuildpack format) plus the
+// toolkit's `sidecars:` section into a Manifest. loadManifest is this module's only I/O.
+
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ManifestError } from '../errors.js';
+import { redactText } from '../log/redact.js';
+import { FieldReader, isData, type Data } from './fields.js';
+import { parseSidecars } from './sidecars.js';
+import type { DefaultVersion, Dependency, DeprecationDate, Manifest } from './types.js';
+import { MAX_MANIFEST_BYTES, readYaml, tooLarge, type ReadYamlOptions } from './yaml.js';
+
+/** Keys of a dependency entry that have their own Dependency field; the rest go to `extra`. */
+const DEPENDENCY_KEYS = ['name', 'version', 'uri', 'sha256', 'cf_stacks', 'file', 'source', 'source_sha256'];
+const URI_SCHEMES = ['http:', 'https:', 'file:'];
+/** Dependency names become directory names at staging, so they must be plain path segments. */
+const DEPENDENCY_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+
+export type ParseOptions = ReadYamlOptions;
+
+/**
+ * Parse and validate manifest text. `file` names the source in every error.
+ * Throws ManifestError(file, keyPath, reason), e.g. `dependencies[2].sha256: not a sha256`.
+ */
+export function parseManifest(text: string, file: string, options: ParseOptions = {}): Manifest {
+  const doc = readYaml(text, file, options);
+  const f = new FieldReader(file);
+  if (doc !== null && !isData(doc)) f.fail('', 'must be a YAML mapping at the top level');
+  const raw: Data = doc ?? {};
+
+  const dependencies = f.list(raw.dependencies, 'dependencies').map((d, i) => readDependency(f, d, `dependencies[${i}]`));
+  return {
+    file,
+    language: f.optString(raw.language, 'language') ?? '',
+    stack: f.optString(raw.stack, 'stack') ?? '',
+    default_versions: f.list(raw.default_versions, 'default_versions').map((d, i) => readDefault(f, d, `default_versions[${i}]`)),
+    dependency_deprecation_dates: f
+      .list(raw.dependency_deprecation_dates, 'dependency_deprecation_dates')
+      .map((d, i) => readDeprecation(f, d, `dependency_deprecation_dates[${i}]`)),
+    dependencies,
+    include_files: f.stringList(raw.include_files, 'include_files'),
+    exclude_files: f.stringList(raw.exclude_files, 'exclude_files'),
+    ...optional('pre_package', f.optString(raw.pre_package, 'pre_package')),
+    sidecars: parseSidecars(raw.sidecars, dependencies, file),
+    raw,
+  };
+}
+
+/**
+ * Read `<buildpackDir>/manifest.yml` and parse it. The size limit is checked before reading,
+ * so a huge file is refused without loading it.
+ */
+export async function loadManifest(buildpackDir: string, options: ParseOptions = {}): Promise<Manifest> {
+  const file = join(buildpackDir, 'manifest.yml');
+  const maxBytes = options.maxBytes ?? MAX_MANIFEST_BYTES;
+  let text: string;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new ManifestError(file, undefined, 'is not a regular file');
+    if (st.size > maxBytes) throw new ManifestError(file, undefined, tooLarge(st.size, maxBytes));
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if (e instanceof ManifestError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'not found: a buildpack needs a manifest.yml at its root' : `cannot be read (${code ?? (e as Error).message})`;
+    throw new ManifestError(file, undefined, reason, { cause: e });
+  }
+  return parseManifest(text, file, options);
+}
+
+function readDefault(f: FieldReader, value: unknown, path: string): DefaultVersion {
+  const m = f.map(value, path);
+  return { name: f.string(m.name, `${path}.name`), version: f.string(m.version, `${path}.version`) };
+}
+
+function readDeprecation(f: FieldReader, value: unknown, path: string): DeprecationDate {
+  const m = f.map(value, path);
+  return {
+    name: f.string(m.name, `${path}.name`),
+    version_line: f.string(m.version_line, `${path}.version_line`),
+    date: f.string(m.date, `${path}.date`),
+    ...optional('link', f.optString(m.link, `${path}.link`)),
+    ...optional('match', f.optString(m.match, `${path}.match`)),
+  };
+}
+
+function readDependency(f: FieldReader, value: unknown, path: string): Dependency {
+  const m = f.map(value, path);
+  const name = f.string(m.name, `${path}.name`);
+  if (!DEPENDENCY_NAME.test(name)) {
+    f.fail(`${path}.name`, `must be letters, digits and . _ + - (it names a directory), got ${JSON.stringify(name)}`);
+  }
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) if (!DEPENDENCY_KEYS.includes(k)) extra[k] = v;
+  const file = f.optString(m.file, `${path}.file`);
+  if (file !== undefined) checkRelativePath(f, file, `${path}.file`);
+  return {
+    name,
+    version: f.string(m.version, `${path}.version`),
+    uri: readUri(f, m.uri, `${path}.uri`),
+    sha256: readSha256(f, m.sha256, `${path}.sha256`) ?? '',
+    cf_stacks: f.stringList(m.cf_stacks, `${path}.cf_stacks`),
+    ...optional('file', file),
+    ...optional('source', f.optString(m.source, `${path}.source`)),
+    ...optional('source_sha256', readSha256(f, m.source_sha256, `${path}.source_sha256`)),
+    extra,
+  };
+}
+
+function readUri(f: FieldReader, value: unknown, path: string): string {
+  const uri = f.string(value, path);
+  let scheme: string;
+  try {
+    scheme = new URL(uri).protocol.toLowerCase();
+  } catch {
+    f.fail(path, `not a valid URI: ${redactText(uri)}`);
+  }
+  if (!URI_SCHEMES.includes(scheme)) {
+    f.fail(path, `scheme ${scheme.replace(/:$/, '')} is not supported (use http, https or file)`);
+  }
+  return uri;
+}
+
+/**
+ * 64 hex characters, kept lowercase. Deliberate deviation from libbuildpack (compat README):
+ * a malformed digest is refused at load instead of failing later as a mismatch.
+ */
+function readSha256(f: FieldReader, value: unknown, path: string): string | undefined {
+  const s = f.optString(value, path);
+  if (s === undefined) return undefined;
+  if (!SHA256.test(s)) f.fail(path, 'not a sha256 (expected 64 hexadecimal characters)');
+  return s.toLowerCase();
+}
+
+/** A cached buildpack's `file:` must stay inside the buildpack. */
+function checkRelativePath(f: FieldReader, p: string, path: string): void {
+  if (p.startsWith('/') || p.includes('\\') || p.split('/').some((seg) => seg === '..')) {
+    f.fail(path, `must be a relative path inside the buildpack, got ${JSON.stringify(p)}`);
+  }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,79 @@
+// The supply step (CONTRACT §1): for each declared sidecar, resolve its dependency's version,
+// install it into <deps>/<idx>/<dependency>/, and declare it in launch.yml; then config.yml.
+// Pure orchestration: manifest, installer, logger and env are all passed in.
+
+import type { DependencyInstaller } from '../deps/types.js';
+import { DepsDirWriter } from '../depsdir/writer.js';
+import type { LaunchProcess } from '../launch/launch-yml.js';
+import type { Logger } from '../log/logger.js';
+import * as m from '../manifest/index.js';
+import type { Manifest } from '../manifest/types.js';
+import { renderSidecar } from '../sidecar/render.js';
+
+/** The staging arguments and environment of one `bin/supply` run. */
+export interface SupplyContext {
+  buildDir: string;
+  cacheDir: string;
+  depsDir: string;
+  /** As given on the command line (zero-padded). */
+  depsIdx: string;
+  /** `CF_STACK`. */
+  stack: string;
+  /** The staging environment (app env included): read for overrides. */
+  env: Record<string, string | undefined>;
+  now: Date;
+}
+
+/** The collaborators supply needs (consumer-side, STYLE.md). */
+export interface SupplyDeps {
+  manifest: Manifest;
+  /** The buildpack's VERSION. */
+  buildpackVersion: string;
+  installer: Pick<DependencyInstaller, 'install' | 'cleanupAppCache'>;
+  logger: Logger;
+}
+
+export interface SupplyResult {
+  installed: { sidecar: string; dependency: string; version: string }[];
+  skipped: string[];
+}
+
+function titleCase(s: string): string {
+  return s.replace(/(^|[-_ ])([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
+}
+
+export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<SupplyResult> {
+  const { manifest, logger } = deps;
+  logger.beginStep(`${titleCase(manifest.language)} Buildpack version ${deps.buildpackVersion}`);
+  for (const w of m.stackWarnings(ctx.stack)) logger.warning(w);
+  m.checkStackSupport(manifest, ctx.stack);
+
+  const writer = new DepsDirWriter(ctx.depsDir, ctx.depsIdx);
+  const processes: LaunchProcess[] = [];
+  const result: SupplyResult = { installed: [], skipped: [] };
+
+  for (const declared of manifest.sidecars) {
+    const { spec, versionConstraint, disabled } = m.applyOverrides(declared, ctx.env);
+    if (disabled) {
+      logger.beginStep(`Skipping sidecar ${spec.name}: ${m.overrideVariableName(spec.name, 'DISABLED')} is set`);
+      result.skipped.push(spec.name);
+      continue;
+    }
+    const version = versionConstraint
+      ? m.findMatchingVersion(versionConstraint, m.allDependencyVersions(manifest, spec.dependency, ctx.stack))
+      : m.defaultVersion(manifest, spec.dependency, ctx.stack);
+    const entry = m.getEntry(manifest, spec.dependency, version, ctx.stack);
+    await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
+    for (const w of m.installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
+
+    const rendered = renderSidecar(spec, ctx.depsIdx);
+    for (const f of rendered.files) await writer.writeFile(f.path, f.contents, f.mode);
+    processes.push(rendered.process);
+    result.installed.push({ sidecar: spec.name, dependency: entry.name, version: entry.version });
+  }
+
+  await writer.writeLaunch(processes);
+  await writer.writeConfig({ name: manifest.language, version: deps.buildpackVersion });
+  await deps.installer.cleanupAppCache();
+  return result;
+}
