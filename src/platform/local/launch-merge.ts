@@ -141,3 +141,22 @@ export function toResultParts(merged: LaunchProcess[]): {
     sidecars: sidecars.length > 0 ? sidecars : null,
   };
 }
+
+/** The inputs of the whole merge, in the builder's order. */
+export interface MergeInput {
+  /** Each supply buildpack's launch.yml, by index (undefined when it wrote none). */
+  supply: Array<LaunchProcess[] | undefined>;
+  /** The final buildpack's launch.yml; when present, bin/release's processes are not used. */
+  final?: LaunchProcess[];
+  /** bin/release's default_process_types (used only without a final launch.yml). */
+  release?: LaunchProcess[];
+  procfile?: LaunchProcess[];
+}
+
+/** Merge everything as the builder does; `notes` collects kind-changing replacements. */
+export function mergeLaunch(input: MergeInput, notes: MergeNote[] = []): LaunchProcess[] {
+  let merged: LaunchProcess[] = [];
+  for (const doc of input.supply) if (doc) merged = mergeProcesses(merged, doc, notes);
+  merged = mergeProcesses(merged, input.final ?? input.release ?? [], notes);
+  return mergeProcesses(merged, input.procfile ?? [], notes);
+}
