@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { SidecarSpec } from '../../src/manifest/types.js';
+import { renderSidecar, splitCommand } from '../../src/sidecar/render.js';
+import { shQuote } from '../../src/sidecar/shell.js';
+
+function spec(over: Partial<SidecarSpec> = {}): SidecarSpec {
+  return {
+    name: 'config-server',
+    dependency: 'config-server',
+    command: 'bin/config-server',
+    args: [],
+    process_types: ['web'],
+    env: {},
+    ...over,
+  };
+}
+
+const HOSTILE = [`a'b`, '$(touch /tmp/pwned-sidecar)', '`id`', 'x; rm -rf /', 'line1\nline2', '"quoted" $HOME *', ''];
+
+describe('sidecar rendering', () => {
+  let deps: string;
+  beforeEach(async () => {
+    deps = await fs.mkdtemp(path.join(os.tmpdir(), 'render-'));
+  });
+  afterEach(() => fs.rm(deps, { recursive: true, force: true }));
+
+  async function materialize(s: SidecarSpec, idx = '0'): Promise<string> {
+    const r = renderSidecar(s, idx);
+    for (const f of r.files) {
+      const p = path.join(deps, idx, f.path);
+      await fs.mkdir(path.dirname(p), { recursive: true });
+      await fs.writeFile(p, f.contents, { mode: f.mode });
+    }
+    // a "binary" that prints its argv and one env var, one per line
+    const bin = path.join(deps, idx, s.dependency, splitCommand(s.command).file);
+    await fs.mkdir(path.dirname(bin), { recursive: true });
+    await fs.writeFile(bin, '#!/bin/sh\nfor a in "$@"; do printf "ARG[%s]\\n" "$a"; done\nprintf "ENV[%s]\\n" "$MY_VAR"\n', { mode: 0o755 });
+    return r.process.command;
+  }
+
+  function launch(command: string, env: Record<string, string> = {}): string {
+    // what the launcher does: bash -c "<command>" with DEPS_DIR set
+    return execFileSync('bash', ['-c', command], { env: { PATH: process.env.PATH, DEPS_DIR: deps, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  describe('#renderSidecar', () => {
+    it('declares a launch.yml sidecar for its process types with its memory', () => {
+      const r = renderSidecar(spec({ memory: 64, process_types: ['web', 'worker'] }), '2');
+      expect(r.process).to.include({ type: 'config-server', memory: 64 });
+      expect(r.process.sidecarFor).to.deep.equal(['web', 'worker']);
+      expect(r.process.command).to.equal('"$DEPS_DIR"/2/sidecars/config-server/run "$DEPS_DIR"/2/config-server/bin/config-server');
+    });
+
+    it('runs the binary under $DEPS_DIR with the author args and each arg quoted', async () => {
+      const command = await materialize(spec({ command: 'bin/config-server --mode fast', args: HOSTILE }));
+      const out = launch(command);
+      const expected = ['--mode', 'fast', ...HOSTILE].map((a) => `ARG[${a}]`).join('\n');
+      expect(out).to.equal(`${expected}\nENV[]\n`);
+      await fs.access('/tmp/pwned-sidecar').then(
+        () => expect.fail('a hostile arg was executed'),
+        () => undefined,
+      );
+    });
+
+    for (const value of HOSTILE) {
+      it(`gives the sidecar its env default as inert data: ${JSON.stringify(value)}`, async () => {
+        const command = await materialize(spec({ env: { MY_VAR: { kind: 'literal', value } } }));
+        expect(launch(command)).to.equal(`ENV[${value}]\n`);
+      });
+    }
+
+    it('keeps a value the app already set, even an empty one', async () => {
+      const command = await materialize(spec({ env: { MY_VAR: { kind: 'literal', value: 'default' } } }));
+      expect(launch(command, { MY_VAR: 'mine' })).to.equal('ENV[mine]\n');
+      expect(launch(command, { MY_VAR: '' })).to.equal('ENV[]\n');
+    });
+
+    it('gives the app the same defaults through its profile.d script', async () => {
+      await materialize(spec({ env: { MY_VAR: { kind: 'literal', value: `it's $x` } } }));
+      const out = execFileSync('bash', ['-c', `. "$DEPS_DIR/0/profile.d/config-server.sh"; printf '%s' "$MY_VAR"`], {
+        env: { PATH: process.env.PATH, DEPS_DIR: deps },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(out).to.equal(`it's $x`);
+    });
+
+    it('passes the sidecar exit status through the wrapper', async () => {
+      const command = await materialize(spec());
+      await fs.writeFile(path.join(deps, '0', 'config-server', 'bin', 'config-server'), '#!/bin/sh\nexit 42\n');
+      let status = 0;
+      try {
+        launch(command);
+      } catch (e) {
+        status = (e as { status: number }).status;
+      }
+      expect(status).to.equal(42);
+    });
+  });
+
+  describe('#shQuote', () => {
+    it('leaves plain words alone and quotes the rest', () => {
+      expect(shQuote('bin/x')).to.equal('bin/x');
+      expect(shQuote(`a'b`)).to.equal(`'a'\\''b'`);
+      expect(shQuote('')).to.equal(`''`);
+    });
+  });
+
+  context('failure cases', () => {
+    it('refuses a command path outside the dependency', () => {
+      expect(() => splitCommand('../../etc/x')).to.throw(/inside its dependency/);
+      expect(() => splitCommand('/bin/sh')).to.throw(/inside its dependency/);
+    });
+    it('refuses an env name that is not a shell identifier', () => {
+      expect(() => renderSidecar(spec({ env: { 'A;B': { kind: 'literal', value: 'x' } } }), '0')).to.throw(/shell identifier/);
+    });
+  });
+});
