@@ -27,7 +27,7 @@ export function parseManifest(text: string, file: string, options: ParseOptions 
   const doc = readYaml(text, file, options);
   const f = new FieldReader(file);
   if (doc !== null && !isData(doc)) f.fail('', 'must be a YAML mapping at the top level');
-  const raw: Data = doc ?? {};
+  const raw: Data = isData(doc) ? doc : {};
 
   const dependencies = f.list(raw.dependencies, 'dependencies').map((d, i) => readDependency(f, d, `dependencies[${i}]`));
   return {
