@@ -1,0 +1,171 @@
+// packageBuildpack: a buildpack directory in, a reproducible (cached or uncached) zip out
+// (CONTRACT §5). The library entry point behind `sidecar-buildpack package`, the demo and benches.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ManifestError, PackagerError } from '../errors.js';
+import { redactUri } from '../log/redact.js';
+import { parseManifest } from '../manifest/parse.js';
+import { readBuildpackVersion } from '../manifest/query.js';
+import { ensureAllCached, type FetcherFactory } from './download-cache.js';
+import type { PackageEvent } from './events.js';
+import { resolveIncludeFiles } from './include-files.js';
+import { parseManifestDocument, renderManifestDocument } from './manifest-doc.js';
+import { cachedDependencyPath, zipFileName } from './naming.js';
+import { runPrePackage } from './pre-package.js';
+import { assertNotPackaged, dependencyIndexesForStack, rewriteForPackaging } from './rewrite.js';
+import { validateStack } from './validate.js';
+import { writeReproducibleZip, zipEpoch, type ZipEntry } from './zip.js';
+
+/** The platform refuses a buildpack zip whose root manifest.yml is 1 MiB or more (CONTRACT §5). */
+export const MANIFEST_SIZE_LIMIT = 1024 * 1024;
+
+export interface PackageOptions {
+  /** The buildpack directory (holds manifest.yml). */
+  dir: string;
+  /** The stack to package for; '' packages for any stack. */
+  stack: string;
+  /** Include every dependency's file (an offline, "cached" buildpack). */
+  cached: boolean;
+  /** Default: the VERSION file of `dir`, trimmed. */
+  version?: string;
+  /** The download cache (`~/.buildpack-packager/cache` in the CLI). Required when cached. */
+  cacheDir?: string;
+  /** Where the zip goes; default `dir`. */
+  outputDir?: string;
+  /** Environment for pre_package and SOURCE_DATE_EPOCH; default: none (an empty environment). */
+  env?: Record<string, string | undefined>;
+  /** Makes the fetcher for each download (retries, proxies, redaction). Required when cached. */
+  createFetcher?: FetcherFactory;
+  /** Parallel downloads (default 4). */
+  concurrency?: number;
+  onEvent?: (event: PackageEvent) => void;
+}
+
+/** One dependency that went into the zip's manifest. */
+export interface PackagedDependency {
+  name: string;
+  version: string;
+  /** Redacted. */
+  uri: string;
+  /** Cached zips: the path inside the zip. */
+  file?: string;
+  /** Cached zips: whether the download cache already had it. */
+  source?: 'cache' | 'download';
+}
+
+export interface PackageResult {
+  zipPath: string;
+  fileName: string;
+  bytes: number;
+  sha256: string;
+  language: string;
+  version: string;
+  stack: string;
+  cached: boolean;
+  dependencies: PackagedDependency[];
+  /** Size of the packaged manifest.yml. */
+  manifestBytes: number;
+  warnings: string[];
+}
+
+async function readManifestText(dir: string): Promise<{ file: string; text: string }> {
+  const file = path.join(dir, 'manifest.yml');
+  try {
+    return { file, text: await fs.readFile(file, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ManifestError(file, undefined, code === 'ENOENT' ? 'not found: a buildpack needs a manifest.yml at its root' : `cannot be read (${code})`, { cause: err });
+  }
+}
+
+/**
+ * Build the zip. Order: validate (already packaged, stack, defaults) → version → pre_package →
+ * include_files → downloads (cached) → manifest rewrite → zip (temp file, then rename).
+ */
+export async function packageBuildpack(options: PackageOptions): Promise<PackageResult> {
+  const dir = path.resolve(options.dir);
+  const emit = options.onEvent ?? (() => undefined);
+  const env = options.env ?? {};
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    emit({ type: 'warning', message });
+  };
+
+  const { file, text } = await readManifestText(dir);
+  const doc = parseManifestDocument(text, file);
+  assertNotPackaged(doc);
+  const manifest = parseManifest(text, file);
+  if (!manifest.language) throw new ManifestError(file, 'language', 'is required: it names the buildpack and its zip');
+  validateStack(manifest, options.stack);
+  const version = options.version ?? (await readBuildpackVersion(dir));
+  if (!version) throw new PackagerError('the buildpack version is empty: pass --version or fill the VERSION file', 'NO_VERSION');
+
+  if (manifest.pre_package) {
+    emit({ type: 'pre-package', command: manifest.pre_package });
+    const output = await runPrePackage(manifest.pre_package, dir, env);
+    emit({ type: 'pre-package-done', command: manifest.pre_package, output });
+  }
+
+  // manifest.yml and VERSION are generated below, whatever include_files says about them.
+  const included = (await resolveIncludeFiles(dir, manifest.include_files)).filter((f) => f.path !== 'manifest.yml' && f.path !== 'VERSION');
+  const keep = dependencyIndexesForStack(doc, options.stack);
+  if (keep.some((i) => i >= manifest.dependencies.length)) throw new Error('manifest document and model disagree on dependencies');
+  const kept = keep.map((i) => manifest.dependencies[i]);
+
+  const entries: ZipEntry[] = included.map((f) => ({ path: f.path, localPath: f.localPath, mode: f.mode }));
+  const files = new Map<number, string>();
+  const packaged: PackagedDependency[] = kept.map((d) => ({ name: d.name, version: d.version, uri: redactUri(d.uri) }));
+
+  if (options.cached && kept.length > 0) {
+    if (!options.cacheDir || !options.createFetcher) throw new Error('packageBuildpack: cached packaging needs cacheDir and createFetcher');
+    const unverifiable = kept.find((d) => !d.sha256);
+    if (unverifiable) {
+      throw new PackagerError(`${unverifiable.name} ${unverifiable.version} has no sha256 in ${file}: a cached buildpack only holds verified files`, 'NO_SHA256');
+    }
+    const got = await ensureAllCached(kept, {
+      cacheDir: options.cacheDir,
+      createFetcher: options.createFetcher,
+      concurrency: options.concurrency,
+      onEvent: emit,
+    });
+    const seen = new Set<string>();
+    keep.forEach((index, k) => {
+      const inZip = cachedDependencyPath(kept[k].uri);
+      files.set(index, inZip);
+      packaged[k].file = inZip;
+      packaged[k].source = got[k].source;
+      // two entries (e.g. two stacks) may share one uri, hence one file
+      if (!seen.has(inZip)) entries.push({ path: inZip, localPath: got[k].localPath, mode: 0o644 });
+      seen.add(inZip);
+    });
+  }
+
+  rewriteForPackaging(doc, options.stack, keep, files);
+  const manifestText = renderManifestDocument(doc);
+  const manifestBytes = Buffer.byteLength(manifestText);
+  if (manifestBytes >= MANIFEST_SIZE_LIMIT) {
+    warn(`the packaged manifest.yml is ${manifestBytes} bytes; the platform rejects a buildpack zip whose manifest.yml is 1 MiB or more`);
+  }
+  entries.push({ path: 'manifest.yml', contents: manifestText, mode: 0o644 });
+  // VERSION is exactly the version given (no newline), as libbuildpack writes it.
+  entries.push({ path: 'VERSION', contents: version, mode: 0o644 });
+
+  const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version });
+  const zipPath = path.join(path.resolve(options.outputDir ?? dir), fileName);
+  const zip = await writeReproducibleZip(entries, zipPath, zipEpoch(env.SOURCE_DATE_EPOCH));
+  return {
+    zipPath,
+    fileName,
+    bytes: zip.bytes,
+    sha256: zip.sha256,
+    language: manifest.language,
+    version,
+    stack: options.stack,
+    cached: options.cached,
+    dependencies: packaged,
+    manifestBytes,
+    warnings,
+  };
+}
