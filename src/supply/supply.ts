@@ -53,16 +53,14 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   const result: SupplyResult = { installed: [], skipped: [] };
 
   for (const declared of manifest.sidecars) {
-    const { spec, versionConstraint, disabled } = m.applyOverrides(declared, ctx.env);
+    const { spec, versionConstraint, disabled, applied } = m.applyOverrides(declared, ctx.env);
     if (disabled) {
       logger.beginStep(`Skipping sidecar ${spec.name}: ${m.overrideVariableName(spec.name, 'DISABLED')} is set`);
       result.skipped.push(spec.name);
       continue;
     }
-    const version = versionConstraint
-      ? m.findMatchingVersion(versionConstraint, m.allDependencyVersions(manifest, spec.dependency, ctx.stack))
-      : m.defaultVersion(manifest, spec.dependency, ctx.stack);
-    const entry = m.getEntry(manifest, spec.dependency, version, ctx.stack);
+    for (const a of applied) logger.info(`Sidecar ${spec.name}: using ${a}`);
+    const entry = m.resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
     await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
     for (const w of m.installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
 
