@@ -20,6 +20,7 @@ export {
   entrySupportsStack,
   getEntry,
   isCached,
+  onlyVersion,
   readBuildpackVersion,
   resolveEntry,
   type DependencyRef,

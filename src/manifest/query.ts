@@ -82,6 +82,17 @@ export function resolveEntry(m: Manifest, name: string, stack: string | undefine
   return getEntry(m, name, version, stack);
 }
 
+/**
+ * The one version of `name` for `stack` (libbuildpack's InstallOnlyVersion lookup). Throws
+ * ResolveError `no versions of <n> found` or `more than one version of <n> found`.
+ */
+export function onlyVersion(m: Manifest, name: string, stack: string | undefined): string {
+  const versions = allDependencyVersions(m, name, stack);
+  if (versions.length === 0) throw new ResolveError(`no versions of ${name} found`, 'NO_VERSIONS');
+  if (versions.length > 1) throw new ResolveError(`more than one version of ${name} found`, 'MULTIPLE_VERSIONS');
+  return versions[0];
+}
+
 /** A cached buildpack has a `dependencies` directory next to its manifest.yml (even an empty one). */
 export async function isCached(buildpackDir: string): Promise<boolean> {
   try {

@@ -1,0 +1,124 @@
+// Table tests of the version resolver against shared/compat/versions.json, plus our extensions.
+
+import { expect } from 'chai';
+import { DependencyNotFoundError } from '../../src/errors.js';
+import { findMatchingVersion, findMatchingVersions, isSemver, isValidConstraint } from '../../src/manifest/versions.js';
+import { corpusJson } from './corpus.js';
+
+interface VersionCase {
+  function: 'FindMatchingVersion' | 'FindMatchingVersions';
+  constraint: string;
+  versions: string[];
+  expect?: string;
+  expectAll?: string[];
+  error?: boolean;
+  errorMessage?: string;
+  source: string;
+}
+
+const corpus = corpusJson<{ cases: VersionCase[] }>('versions.json');
+
+describe('versions', () => {
+  describe('compat corpus (versions.json)', () => {
+    it('has every case', () => {
+      expect(corpus.cases.length).to.equal(24);
+    });
+    corpus.cases.forEach((c, i) => {
+      it(`#${i} ${c.function}(${JSON.stringify(c.constraint)}) — ${c.source}`, () => {
+        const run = () =>
+          c.function === 'FindMatchingVersion' ? findMatchingVersion(c.constraint, c.versions) : findMatchingVersions(c.constraint, c.versions);
+        if (c.error) {
+          expect(run).to.throw(DependencyNotFoundError).with.property('message', c.errorMessage);
+        } else if (c.function === 'FindMatchingVersion') {
+          expect(run()).to.equal(c.expect);
+        } else {
+          expect(run()).to.deep.equal(c.expectAll);
+        }
+      });
+    });
+  });
+
+  describe('#findMatchingVersion', () => {
+    context('when the list holds non-semver spellings', () => {
+      it('reads "1" and "v79" leniently and answers with the original spelling', () => {
+        expect(findMatchingVersion('79.x', ['v78', 'v79', 'abc'])).to.equal('v79');
+        expect(findMatchingVersion('2.x', ['1', '2', '2.1'])).to.equal('2.1');
+      });
+      it('skips strings that are not versions at all instead of failing', () => {
+        expect(findMatchingVersion('1.2.x', ['abc-1.2.3-def-4.5.6', '1.2.3'])).to.equal('1.2.3');
+      });
+      it('matches a non-range constraint by exact spelling', () => {
+        expect(findMatchingVersion('abc-1.2.3-def-4.5.6', ['abc-1.2.3-def-4.5.6', '1.2.3'])).to.equal('abc-1.2.3-def-4.5.6');
+      });
+    });
+
+    context('when versions have four parts', () => {
+      it('compares on the first three and orders ties by the rest', () => {
+        expect(findMatchingVersion('9.4.x', ['9.4.8.0', '9.4.14.0', '9.3.1.0'])).to.equal('9.4.14.0');
+        expect(findMatchingVersions('9.4.8', ['9.4.8.2', '9.4.8.0', '9.4.8.1'])).to.deep.equal(['9.4.8.0', '9.4.8.1', '9.4.8.2']);
+      });
+    });
+
+    context('when versions are pre-releases', () => {
+      it('matches them with an exact constraint', () => {
+        expect(findMatchingVersion('1.0.0-preview2-003156', ['1.0.0-preview2-003131', '1.0.0-preview2-003156'])).to.equal('1.0.0-preview2-003156');
+      });
+      it('orders a pre-release before its release', () => {
+        expect(findMatchingVersions('1.x', ['1.0.0', '1.0.0-rc.1'])).to.deep.equal(['1.0.0-rc.1', '1.0.0']);
+      });
+    });
+
+    context('when constraints use other libbuildpack syntax', () => {
+      it('handles ||, ~ and ^', () => {
+        expect(findMatchingVersion('1.2.x || 2.0.x', ['1.2.3', '2.0.1', '2.1.0'])).to.equal('2.0.1');
+        expect(findMatchingVersion('~1.2.3', ['1.2.9', '1.3.0'])).to.equal('1.2.9');
+        expect(findMatchingVersion('^1.2.3', ['1.9.0', '2.0.0'])).to.equal('1.9.0');
+      });
+    });
+
+    context('failure cases', () => {
+      it('prints an empty list as []', () => {
+        expect(() => findMatchingVersion('1.x', [])).to.throw(DependencyNotFoundError, /^no match found for 1\.x in \[\]$/);
+      });
+      it('lists the original, unsorted versions and carries them on the error', () => {
+        try {
+          findMatchingVersion('3.x', ['2.0.0', 'v1', 'abc']);
+          expect.fail('should throw');
+        } catch (e) {
+          expect(e).to.be.instanceOf(DependencyNotFoundError);
+          expect((e as DependencyNotFoundError).message).to.equal('no match found for 3.x in [2.0.0 v1 abc]');
+          expect((e as DependencyNotFoundError).available).to.deep.equal(['2.0.0', 'v1', 'abc']);
+          expect((e as DependencyNotFoundError).code).to.equal('DEPENDENCY_NOT_FOUND');
+        }
+      });
+      it('fails for a nonsense constraint with no exact match', () => {
+        expect(() => findMatchingVersion('not a version', ['1.0.0'])).to.throw('no match found for not a version in [1.0.0]');
+      });
+    });
+  });
+
+  describe('#isValidConstraint', () => {
+    it('accepts the constraint forms of the manifests', () => {
+      for (const c of ['x', '1.x', '1.2.x', '8.x.x', '1.2.3', '>=1.2.0 <1.2.4', '>=1.2.0, <1.2.4', '1.0.0-preview2-003156']) {
+        expect(isValidConstraint(c), c).to.equal(true);
+      }
+    });
+    context('failure cases', () => {
+      it('refuses empty and non-version strings', () => {
+        for (const c of ['', '   ', 'latest', 'abc-1.2.3-def-4.5.6', '1.2.3; rm -rf /']) expect(isValidConstraint(c), c).to.equal(false);
+      });
+    });
+  });
+
+  describe('#isSemver', () => {
+    it('is strict SemVer', () => {
+      expect(isSemver('1.2.3')).to.equal(true);
+      expect(isSemver('1.0.0-preview2-003156')).to.equal(true);
+    });
+    context('failure cases', () => {
+      it('refuses partial, prefixed and four-part versions', () => {
+        for (const v of ['1', 'v79', '1.2', '9.4.8.0', ' 1.2.3', 'abc-1.2.3-def-4.5.6']) expect(isSemver(v), v).to.equal(false);
+      });
+    });
+  });
+});
