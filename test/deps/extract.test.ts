@@ -1,0 +1,267 @@
+import { expect } from 'chai';
+import { promises as fs, createReadStream } from 'node:fs';
+import path from 'node:path';
+import { CorruptArchiveError, UnsafeArchiveError } from '../../src/errors.js';
+import { archiveKind, extract, uriBasename } from '../../src/deps/extract.js';
+import { listTree, randomFile, sha256File, tarBuffer, tarHeader, tgzBuffer, writeArchive, writeTgz, writeZip, type EntrySpec } from '../helpers/archives.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+import { expectRejection } from '../helpers/assert.js';
+
+describe('extract', () => {
+  const tmp = useTmpDirs();
+  let work: string;
+  let target: string;
+  let outside: string;
+
+  beforeEach(async () => {
+    work = await tmp();
+    target = path.join(work, 'deps', 'tool');
+    outside = path.join(work, 'outside');
+    await fs.mkdir(outside);
+  });
+
+  /** Entries of the target's parent: nothing but the target may remain (no temp dirs). */
+  async function parentEntries(): Promise<string[]> {
+    return fs.readdir(path.dirname(target)).catch(() => []);
+  }
+
+  describe('#archiveKind', () => {
+    const table: Array<[string, string]> = [
+      ['https://h/x/tool-1.2.3.tgz', 'tgz'],
+      ['https://h/x/tool.tar.gz?sig=1', 'tgz'],
+      ['https://h/x/TOOL.TAR.XZ', 'txz'],
+      ['file:///x/tool.zip', 'zip'],
+      ['https://h/install.sh', 'sh'],
+      ['https://h/tool-linux-amd64', 'file'],
+      ['https://h/tool.jar', 'file'],
+    ];
+    for (const [uri, kind] of table) it(`${uri} → ${kind}`, () => expect(archiveKind(uri)).to.equal(kind));
+    it('takes the basename without query', () => expect(uriBasename('https://u:p@h/a/b.tgz?x=1#y')).to.equal('b.tgz'));
+  });
+
+  for (const suffix of ['tgz', 'tar.xz', 'zip']) {
+    describe(`#extract .${suffix}`, () => {
+      context('when the archive is well formed', () => {
+        it('extracts files, directories, modes and symlinks', async () => {
+          const file = await writeArchive(path.join(work, `a.${suffix}`), [
+            { path: 'bin/', type: 'dir' },
+            { path: 'bin/tool', content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+            { path: 'lib/data.txt', content: 'data', mode: 0o640 },
+            { path: 'bin/alias', type: 'symlink', target: 'tool' },
+          ]);
+          await extract(file, target);
+          expect(await fs.readFile(path.join(target, 'bin/tool'), 'utf8')).to.equal('#!/bin/sh\necho hi\n');
+          expect((await fs.stat(path.join(target, 'bin/tool'))).mode & 0o7777).to.equal(0o755);
+          expect((await fs.stat(path.join(target, 'lib/data.txt'))).mode & 0o7777).to.equal(0o640);
+          expect(await fs.readlink(path.join(target, 'bin/alias'))).to.equal('tool');
+          expect(await parentEntries()).to.deep.equal(['tool']);
+        });
+
+        it('strips leading components', async () => {
+          const file = await writeArchive(path.join(work, `a.${suffix}`), { 'tool-1.0/bin/tool': 'x', 'tool-1.0/README': 'r' });
+          await extract(file, target, { stripComponents: 1 });
+          expect(await listTree(target)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+        });
+
+        it('drops setuid, setgid and sticky bits', async () => {
+          const file = await writeArchive(path.join(work, `a.${suffix}`), [{ path: 'suid', content: 'x', mode: 0o6755 }, { path: 'd/', type: 'dir', mode: 0o1777 }]);
+          await extract(file, target);
+          expect((await fs.stat(path.join(target, 'suid'))).mode & 0o7777).to.equal(0o755);
+          expect((await fs.stat(path.join(target, 'd'))).mode & 0o7777).to.equal(0o777);
+        });
+
+        it('replaces an existing target completely', async () => {
+          await fs.mkdir(target, { recursive: true });
+          await fs.writeFile(path.join(target, 'stale'), 'old');
+          const file = await writeArchive(path.join(work, `a.${suffix}`), { fresh: 'new' });
+          await extract(file, target);
+          expect(await listTree(target)).to.deep.equal(['fresh']);
+          expect(await parentEntries()).to.deep.equal(['tool']);
+        });
+      });
+
+      context('failure cases', () => {
+        const malicious: Array<[string, EntrySpec[]]> = [
+          ['a ../ entry', [{ path: 'ok', content: 'x' }, { path: '../outside/evil', content: 'pwned' }]],
+          ['an absolute path', [{ path: `/tmp/evil-${process.pid}`, content: 'pwned' }]],
+          ['a symlink out, then a file through it', [{ path: 'link', type: 'symlink', target: '../outside' }, { path: 'link/evil', content: 'pwned' }]],
+          ['an absolute symlink, then a file through it', [{ path: 'link', type: 'symlink', target: '/tmp' }, { path: 'link/evil', content: 'pwned' }]],
+          ['an inside symlink, then a file through it', [{ path: 'sub/', type: 'dir' }, { path: 'link', type: 'symlink', target: 'sub' }, { path: 'link/evil', content: 'x' }]],
+        ];
+        for (const [label, entries] of malicious) {
+          it(`rejects ${label} and writes nothing`, async () => {
+            const file = await writeArchive(path.join(work, `m.${suffix}`), entries);
+            const err = await extract(file, target).then(() => null, (e: unknown) => e);
+            expect(err).to.be.instanceOf(UnsafeArchiveError);
+            expect(await fs.readdir(outside)).to.deep.equal([]);
+            expect(await fs.stat(`/tmp/evil-${process.pid}`).then(() => true, () => false)).to.equal(false);
+            expect(await parentEntries()).to.deep.equal([]);
+          });
+        }
+
+        it('rejects a truncated archive as corrupt and leaves no target', async () => {
+          await randomFile(path.join(work, 'blob'), 200_000);
+          const file = await writeArchive(path.join(work, `t.${suffix}`), [{ path: 'big', content: { file: path.join(work, 'blob') } }]);
+          const bytes = await fs.readFile(file);
+          await fs.writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
+          const err = await extract(file, target).then(() => null, (e: unknown) => e);
+          expect(err).to.be.instanceOf(CorruptArchiveError);
+          expect(await parentEntries()).to.deep.equal([]);
+        });
+
+        it('rejects input of another format as corrupt', async () => {
+          const file = path.join(work, `x.${suffix}`);
+          await fs.writeFile(file, 'this is not an archive at all, just some text\n'.repeat(40));
+          const err = await extract(file, target).then(() => null, (e: unknown) => e);
+          expect(err).to.be.instanceOf(CorruptArchiveError);
+        });
+
+        it('rejects an empty archive as corrupt', async () => {
+          const file = await writeArchive(path.join(work, `e.${suffix}`), []);
+          const err = await extract(file, target).then(() => null, (e: unknown) => e);
+          expect(err).to.be.instanceOf(CorruptArchiveError);
+          expect((err as Error).message).to.match(/no entries/);
+        });
+
+        it('keeps an existing target when extraction fails', async () => {
+          await fs.mkdir(target, { recursive: true });
+          await fs.writeFile(path.join(target, 'previous'), 'kept');
+          const file = await writeArchive(path.join(work, `m.${suffix}`), [{ path: 'a', content: 'x' }, { path: '../outside/evil', content: 'x' }]);
+          await expectRejection(extract(file, target), UnsafeArchiveError);
+          expect(await listTree(target)).to.deep.equal(['previous']);
+        });
+      });
+    });
+  }
+
+  describe('#extract tar specifics', () => {
+    it('handles pax and GNU long names (longer than 100 bytes)', async () => {
+      const long = `${'d'.repeat(60)}/${'e'.repeat(60)}/file-${'f'.repeat(40)}`;
+      for (const longNames of ['pax', 'gnu'] as const) {
+        const file = await writeTgz(path.join(work, `${longNames}.tgz`), [{ path: long, content: 'deep' }, { path: 'l', type: 'symlink', target: long }], { longNames });
+        await extract(file, target);
+        expect(await fs.readFile(path.join(target, long), 'utf8')).to.equal('deep');
+        expect(await fs.readFile(path.join(target, 'l'), 'utf8')).to.equal('deep');
+      }
+    });
+
+    it('extracts hardlinks inside the archive', async () => {
+      const file = await writeTgz(path.join(work, 'h.tgz'), [{ path: 'a', content: 'same' }, { path: 'b', type: 'hardlink', target: 'a' }]);
+      await extract(file, target);
+      const [a, b] = await Promise.all([fs.stat(path.join(target, 'a')), fs.stat(path.join(target, 'b'))]);
+      expect(a.ino).to.equal(b.ino);
+    });
+
+    it('skips device nodes and fifos', async () => {
+      const file = await writeTgz(path.join(work, 'dev.tgz'), [
+        { path: 'null', type: 'chardev' },
+        { path: 'disk', type: 'blockdev' },
+        { path: 'pipe', type: 'fifo' },
+        { path: 'real', content: 'x' },
+      ]);
+      await extract(file, target);
+      expect(await listTree(target)).to.deep.equal(['real']);
+    });
+
+    it('accepts an archive without end-of-archive blocks', async () => {
+      const file = await writeTgz(path.join(work, 'ne.tgz'), { a: 'x' }, { noEndBlocks: true });
+      await extract(file, target);
+      expect(await listTree(target)).to.deep.equal(['a']);
+    });
+
+    it('extracts from a stream and verifies large content byte for byte', async () => {
+      const blob = path.join(work, 'blob');
+      const digest = await randomFile(blob, 3 * 1024 * 1024 + 7);
+      const file = await writeTgz(path.join(work, 'big.tgz'), [{ path: 'pkg/blob', content: { file: blob } }]);
+      await extract(createReadStream(file), target, { name: 'big.tgz', stripComponents: 1 });
+      expect(await sha256File(path.join(target, 'blob'))).to.equal(digest);
+    });
+
+    context('failure cases', () => {
+      it('rejects a hardlink to a file outside', async () => {
+        const file = await writeTgz(path.join(work, 'hl.tgz'), [{ path: 'x', type: 'hardlink', target: '../outside/secret' }]);
+        await expectRejection(extract(file, target), UnsafeArchiveError, /\.\./);
+      });
+
+      it('rejects a hardlink to an absolute path', async () => {
+        const file = await writeTgz(path.join(work, 'hl.tgz'), [{ path: 'x', type: 'hardlink', target: '/etc/passwd' }]);
+        await expectRejection(extract(file, target), UnsafeArchiveError, /absolute/);
+        expect(await parentEntries()).to.deep.equal([]);
+      });
+
+      it('rejects a hardlink through a symlink of the archive', async () => {
+        const file = await writeTgz(path.join(work, 'hl.tgz'), [{ path: 'd/', type: 'dir' }, { path: 's', type: 'symlink', target: 'd' }, { path: 'x', type: 'hardlink', target: 's/f' }]);
+        await expectRejection(extract(file, target), UnsafeArchiveError, /through/);
+      });
+
+      it('rejects a ../ name hidden in a pax record', async () => {
+        const long = `${'a'.repeat(120)}/../../../outside/evil`;
+        const file = await writeTgz(path.join(work, 'p.tgz'), [{ path: long, content: 'x' }]);
+        await expectRejection(extract(file, target), UnsafeArchiveError);
+        expect(await fs.readdir(outside)).to.deep.equal([]);
+      });
+
+      it('rejects a header with a bad checksum', async () => {
+        const tar = await tarBuffer({ a: 'x' });
+        tar[0] = 'b'.charCodeAt(0);
+        const file = path.join(work, 'c.tgz');
+        await fs.writeFile(file, (await import('node:zlib')).gzipSync(tar));
+        await expectRejection(extract(file, target), CorruptArchiveError, /checksum/);
+      });
+
+      it('rejects unsupported entry types (sparse files)', async () => {
+        const tar = Buffer.concat([tarHeader({ name: 'sparse', type: 'S' }), Buffer.alloc(1024)]);
+        const file = path.join(work, 's.tgz');
+        await fs.writeFile(file, (await import('node:zlib')).gzipSync(tar));
+        await expectRejection(extract(file, target), CorruptArchiveError, /unsupported entry type/);
+      });
+
+      it('rejects an archive whose entries are all stripped away', async () => {
+        const file = await writeTgz(path.join(work, 'st.tgz'), { top: 'x' });
+        await expectRejection(extract(file, target, { stripComponents: 1 }), CorruptArchiveError, /no entries/);
+      });
+
+      it('rejects a truncated gzip stream', async () => {
+        const gz = await tgzBuffer({ a: 'x'.repeat(10000) });
+        const file = path.join(work, 'tr.tgz');
+        await fs.writeFile(file, gz.subarray(0, gz.length - 10));
+        await expectRejection(extract(file, target), CorruptArchiveError);
+      });
+    });
+  });
+
+  describe('#extract zip specifics', () => {
+    context('failure cases', () => {
+      it('rejects a zip symlink pointing outside', async () => {
+        const file = await writeZip(path.join(work, 'l.zip'), [{ path: 'l', type: 'symlink', target: '../../etc' }]);
+        await expectRejection(extract(file, target), UnsafeArchiveError, /outside/);
+        expect(await parentEntries()).to.deep.equal([]);
+      });
+    });
+  });
+
+  describe('#extract single files', () => {
+    it('installs a .sh file as an executable script', async () => {
+      const src = path.join(work, 'install.sh');
+      await fs.writeFile(src, '#!/bin/sh\n', { mode: 0o600 });
+      await extract(src, target);
+      expect((await fs.stat(path.join(target, 'install.sh'))).mode & 0o777).to.equal(0o755);
+    });
+
+    it('installs any other file as an executable named by its basename', async () => {
+      const src = path.join(work, 'tool-linux-amd64');
+      await fs.writeFile(src, 'ELF...');
+      await extract(createReadStream(src), target, { name: 'tool-linux-amd64' });
+      expect(await listTree(target)).to.deep.equal(['tool-linux-amd64']);
+      expect((await fs.stat(path.join(target, 'tool-linux-amd64'))).mode & 0o777).to.equal(0o755);
+    });
+
+    context('failure cases', () => {
+      it('refuses a name that is not a plain file name', async () => {
+        const src = path.join(work, 'x');
+        await fs.writeFile(src, 'x');
+        await expectRejection(extract(src, target, { name: '..' }), UnsafeArchiveError);
+      });
+    });
+  });
+});
