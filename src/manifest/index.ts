@@ -3,6 +3,7 @@
 
 export type { DefaultVersion, Dependency, DeprecationDate, Manifest, ProbeSpec, ReadinessSpec, SidecarEnvValue, SidecarSpec } from './types.js';
 export { loadManifest, parseManifest, type ParseOptions } from './parse.js';
+export { applyOverrideFiles, applyOverrideText } from './override-file.js';
 export { MAX_ALIAS_COUNT, MAX_MANIFEST_BYTES, readYaml } from './yaml.js';
 export {
   findMatchingVersion,

@@ -69,7 +69,7 @@ export async function loadManifest(buildpackDir: string, options: ParseOptions =
   return parseManifest(text, file, options);
 }
 
-function readDefault(f: FieldReader, value: unknown, path: string): DefaultVersion {
+export function readDefault(f: FieldReader, value: unknown, path: string): DefaultVersion {
   const m = f.map(value, path);
   return { name: f.string(m.name, `${path}.name`), version: f.string(m.version, `${path}.version`) };
 }
@@ -85,7 +85,8 @@ function readDeprecation(f: FieldReader, value: unknown, path: string): Deprecat
   };
 }
 
-function readDependency(f: FieldReader, value: unknown, path: string): Dependency {
+/** One `dependencies[]` entry. `uriOptional`: override.yml entries may omit the uri (then ''). */
+export function readDependency(f: FieldReader, value: unknown, path: string, uriOptional = false): Dependency {
   const m = f.map(value, path);
   const name = f.string(m.name, `${path}.name`);
   if (!DEPENDENCY_NAME.test(name)) {
@@ -98,7 +99,7 @@ function readDependency(f: FieldReader, value: unknown, path: string): Dependenc
   return {
     name,
     version: f.string(m.version, `${path}.version`),
-    uri: readUri(f, m.uri, `${path}.uri`),
+    uri: uriOptional && (m.uri === undefined || m.uri === null) ? '' : readUri(f, m.uri, `${path}.uri`),
     sha256: readSha256(f, m.sha256, `${path}.sha256`) ?? '',
     cf_stacks: f.stringList(m.cf_stacks, `${path}.cf_stacks`),
     ...optional('file', file),
