@@ -6,7 +6,7 @@ export interface Dependency {
   name: string;
   version: string;
   uri: string;
-  /** 64 lowercase hex characters (validated at load). */
+  /** 64 lowercase hex characters (validated at load); '' when the entry has none (old md5-only manifests). */
   sha256: string;
   /** Stacks this entry is built for; empty when absent. */
   cf_stacks: string[];
