@@ -1,6 +1,8 @@
 // Table tests of the version resolver against shared/compat/versions.json, plus our extensions.
 
 import { expect } from 'chai';
+import fc from 'fast-check';
+import semver from 'semver';
 import { DependencyNotFoundError } from '../../src/errors.js';
 import { findMatchingVersion, findMatchingVersions, isSemver, isValidConstraint } from '../../src/manifest/versions.js';
 import { corpusJson } from './corpus.js';
@@ -94,6 +96,21 @@ describe('versions', () => {
       it('fails for a nonsense constraint with no exact match', () => {
         expect(() => findMatchingVersion('not a version', ['1.0.0'])).to.throw('no match found for not a version in [1.0.0]');
       });
+    });
+  });
+
+  describe('properties', () => {
+    const version = fc.tuple(fc.nat(5), fc.nat(5), fc.nat(20)).map(([a, b, c]) => `${a}.${b}.${c}`);
+    it('the answer for <major>.<minor>.x is the greatest version of that line, as spelled in the list', () => {
+      fc.assert(
+        fc.property(fc.array(version, { minLength: 1, maxLength: 12 }), fc.nat(11), (versions, pick) => {
+          const [major, minor] = versions[pick % versions.length].split('.');
+          const line = versions.filter((v) => v.startsWith(`${major}.${minor}.`));
+          const best = line.reduce((a, b) => (semver.gt(b, a) ? b : a));
+          expect(findMatchingVersion(`${major}.${minor}.x`, versions)).to.equal(best);
+          expect(findMatchingVersions(`${major}.${minor}.x`, versions)).to.have.length(line.length);
+        }),
+      );
     });
   });
 
