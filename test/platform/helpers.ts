@@ -49,3 +49,17 @@ http.createServer((req, res) => {
     ...extra,
   };
 }
+
+/** Retry `fn` until it returns without throwing (sidecars start beside, not before, the app). */
+export async function eventually<T>(fn: () => Promise<T>, attempts = 50, delayMs = 100): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+  throw last;
+}

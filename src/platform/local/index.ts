@@ -1,0 +1,178 @@
+// The local platform: stages an app with the local builder, applies Cloud Controller's sidecar
+// rules, and runs one instance (web + sidecars) on 127.0.0.1 — the embedded default platform.
+
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isBuildpackError } from '../../errors.js';
+import { resolveAppSpec } from '../app-manifest.js';
+import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult } from '../types.js';
+import type { AppIdentity } from './env.js';
+import { LogBook } from './log-book.js';
+import { freePort } from './ports.js';
+import { InstanceRunner } from './runner.js';
+import { applyUserSidecars, processMemoryMap, syncDropletSidecars } from './sidecar-rules.js';
+import { BuilderFailure, stage } from './stager.js';
+
+export interface LocalPlatformOptions {
+  /** The host environment: PATH (to find bash, node...), proxies, USER. Never read globally. */
+  hostEnv: Record<string, string | undefined>;
+  /** Where droplets (removed on delete) and app caches (kept) live. Default `<tmpdir>/sidecar-buildpack-local`. */
+  workRoot?: string;
+  /** VCAP_SERVICES for staging and launch (default `{}`). */
+  vcapServices?: string;
+  /** Delay before restart number n (see InstanceOptions.backoffMs). */
+  backoffMs?: (crashCount: number) => number;
+  /** SIGTERM → SIGKILL grace when stopping processes (default 10 s). */
+  stopGraceMs?: number;
+  /** Web must answer within this time after each start (default 60 s). */
+  healthCheckTimeoutMs?: number;
+}
+
+const API = 'API/0';
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_') || 'app';
+}
+
+/** Stages and runs apps on this machine, as the platform would (CONTRACT §1–§3). */
+export class LocalPlatform implements Platform {
+  private readonly workRoot: string;
+
+  constructor(private readonly options: LocalPlatformOptions) {
+    this.workRoot = options.workRoot ?? path.join(os.tmpdir(), 'sidecar-buildpack-local');
+  }
+
+  async deploy(spec: AppSpec): Promise<Deployment> {
+    const log = new LogBook();
+    let app: AppSpec;
+    try {
+      app = await resolveAppSpec(spec);
+    } catch (e) {
+      throw new DeployError('manifest', (e as Error).message, log.text(), { cause: e });
+    }
+    const name = app.name ?? path.basename(path.resolve(app.dir));
+    const memoryMb = app.memoryMb ?? 1024;
+    const identity: AppIdentity = { name, guid: randomUUID(), memoryMb, uri: `${name}.localhost` };
+    const vcapServices = this.options.vcapServices ?? '{}';
+    const appEnv = app.env ?? {};
+    log.add(API, 'OUT', `Created app with guid ${identity.guid}`);
+
+    const user = applyUserSidecars(app.sidecars ?? [], { web: memoryMb });
+    if (!user.ok) throw new DeployError('sidecars', user.message, log.text());
+
+    await mkdir(path.join(this.workRoot, 'deploys'), { recursive: true });
+    const workDir = await mkdtemp(path.join(this.workRoot, 'deploys', `${safeName(name)}-`));
+    const fail = async (phase: 'staging' | 'sidecars' | 'starting', message: string, extra?: { exitStatus?: number; cause?: unknown }) => {
+      await rm(workDir, { recursive: true, force: true });
+      return new DeployError(phase, message, log.text(), extra);
+    };
+
+    let staged;
+    try {
+      staged = await stage({
+        app: identity,
+        appDir: app.dir,
+        buildpacks: app.buildpacks,
+        appEnv,
+        hostEnv: this.options.hostEnv,
+        stack: app.stack ?? 'cflinuxfs4',
+        vcapServices,
+        workDir,
+        cacheRoot: path.join(this.workRoot, 'cache', safeName(name)),
+        log,
+      });
+    } catch (e) {
+      if (e instanceof BuilderFailure) throw await fail('staging', e.message, { exitStatus: e.exitStatus, cause: e });
+      if (isBuildpackError(e)) throw await fail('staging', e.message, { cause: e });
+      throw e;
+    }
+    const stagingLogs = log.text();
+
+    const types = Object.keys(staged.result.process_types);
+    const synced = syncDropletSidecars(user.sidecars, staged.result.sidecars, processMemoryMap(types, memoryMb));
+    if (!synced.ok) throw await fail('sidecars', synced.message);
+    const webCommand = app.command ?? staged.result.process_types.web;
+    if (!webCommand) throw await fail('starting', 'Start unsuccessful: no start command for process type web (no Procfile, buildpack default or command)');
+
+    const port = await freePort();
+    const runner = new InstanceRunner({
+      dropletDir: staged.dropletDir,
+      app: identity,
+      appEnv,
+      hostEnv: this.options.hostEnv,
+      vcapServices,
+      port,
+      webCommand,
+      sidecars: synced.sidecars,
+      entrypointPrefix: staged.entrypointPrefix,
+      log,
+      backoffMs: this.options.backoffMs,
+      stopGraceMs: this.options.stopGraceMs,
+      healthCheckTimeoutMs: this.options.healthCheckTimeoutMs,
+    });
+    try {
+      await runner.start();
+    } catch (e) {
+      await runner.stop();
+      throw await fail('starting', (e as Error).message, { cause: e });
+    }
+    return new LocalDeployment(name, `http://127.0.0.1:${port}`, stagingLogs, staged.result, log, runner, async () => {
+      await rm(workDir, { recursive: true, force: true });
+      log.add(API, 'OUT', `Deleted app with guid ${identity.guid}`);
+    });
+  }
+}
+
+/** A running app on the local platform. */
+class LocalDeployment implements Deployment {
+  private deleted: Promise<void> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly url: string,
+    readonly stagingLogs: string,
+    readonly stagingResult: StagingResult,
+    private readonly log: LogBook,
+    private readonly runner: InstanceRunner,
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  get restartCount(): number {
+    return this.runner.restartCount;
+  }
+
+  logs(): string {
+    return this.log.text();
+  }
+
+  async get(urlPath: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(new URL(urlPath, this.url));
+    return { status: res.status, body: await res.text() };
+  }
+
+  async processes(): Promise<ProcessInfo[]> {
+    return this.runner.processes();
+  }
+
+  kill(processName: string): Promise<void> {
+    return this.runner.kill(processName);
+  }
+
+  waitUntilRunning(options: { minRestarts?: number; timeoutMs?: number } = {}): Promise<void> {
+    return this.runner.waitUntilRunning(options.minRestarts ?? 0, options.timeoutMs ?? 30000);
+  }
+
+  onLog(listener: (line: string) => void): () => void {
+    return this.log.onLine(listener);
+  }
+
+  delete(): Promise<void> {
+    this.deleted ??= this.runner.stop().then(this.cleanup);
+    return this.deleted;
+  }
+}
+
+export { DeployError } from '../types.js';
+export type { AppSpec, Deployment, Platform, ProcessInfo, StagingResult } from '../types.js';
