@@ -10,6 +10,9 @@ export interface ManifestDocument {
   doc: Document.Parsed;
   /** Whether block sequences are indented under their key (`key:\n  - x`) in the source. */
   indentSeq: boolean;
+  /** The text as read, and as the YAML library prints it unedited: see renderManifestDocument. */
+  source: string;
+  pristine: string;
 }
 
 /**
@@ -22,12 +25,66 @@ export function parseManifestDocument(text: string, file: string): ManifestDocum
   if (doc.contents !== null && !isMap(doc.contents)) throw new ManifestError(file, undefined, 'the document is not a mapping');
   // A top-level `- ` line means the file writes sequences flush with their key.
   const indentSeq = !/^- /m.test(text) && /^\s+- /m.test(text);
-  return { file, doc, indentSeq };
+  const m = { file, doc, indentSeq, source: text, pristine: '' };
+  m.pristine = print(m);
+  return m;
 }
 
-/** Print the document back; long lines are never folded (URIs and hashes stay on one line). */
-export function renderManifestDocument(m: ManifestDocument): string {
+function print(m: Pick<ManifestDocument, 'doc' | 'indentSeq'>): string {
+  // lineWidth 0: long lines are never folded (URIs and hashes stay on one line)
   return m.doc.toString({ indentSeq: m.indentSeq, lineWidth: 0 });
+}
+
+/**
+ * Print the document back. The YAML library normalises a little (spaces before a trailing
+ * comment, quoting style); so the edit is computed as a line diff between the unedited and the
+ * edited print, and applied to the original text: lines the edit did not touch stay byte for byte.
+ */
+export function renderManifestDocument(m: ManifestDocument): string {
+  return applyLineEdit(m.source, m.pristine, print(m));
+}
+
+/** Largest diff table tried before falling back to the library's print (memory bound). */
+const MAX_DIFF_CELLS = 4_000_000;
+
+/** `after` with `before`'s unchanged lines taken from `original` (same line count as `before`). */
+export function applyLineEdit(original: string, before: string, after: string): string {
+  const o = original.split('\n');
+  const a = before.split('\n');
+  const b = after.split('\n');
+  if (o.length !== a.length) return after;
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const n = a.length - head - tail;
+  const k = b.length - head - tail;
+  if ((n + 1) * (k + 1) > MAX_DIFF_CELLS) return after;
+  // longest common subsequence of the changed middles
+  const lcs = new Uint32Array((n + 1) * (k + 1));
+  const at = (i: number, j: number): number => i * (k + 1) + j;
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = k - 1; j >= 0; j--) {
+      lcs[at(i, j)] = a[head + i] === b[head + j] ? lcs[at(i + 1, j + 1)] + 1 : Math.max(lcs[at(i + 1, j)], lcs[at(i, j + 1)]);
+    }
+  }
+  const out = o.slice(0, head);
+  let i = 0;
+  let j = 0;
+  while (i < n || j < k) {
+    if (i < n && j < k && a[head + i] === b[head + j]) {
+      out.push(o[head + i]);
+      i++;
+      j++;
+    } else if (j < k && (i === n || lcs[at(i, j + 1)] >= lcs[at(i + 1, j)])) {
+      out.push(b[head + j]);
+      j++;
+    } else {
+      i++;
+    }
+  }
+  out.push(...o.slice(o.length - tail));
+  return out.join('\n');
 }
 
 /** The top-level map (created when the document is empty). */

@@ -58,6 +58,10 @@ export async function writeReproducibleZip(entries: ZipEntry[], dest: string, ep
   }
   const mtime = dosDateFor(epochSeconds);
   const zip = new yazl.ZipFile();
+  // yazl reports an unreadable input file as an 'error' event on the ZipFile (not the stream),
+  // possibly before the output is piped anywhere: listen from the start.
+  const failed = new Promise<never>((_, reject) => zip.on('error', reject));
+  failed.catch(() => undefined);
   for (const entry of sorted) {
     const options = { mtime, mode: 0o100000 | (entry.mode & 0o7777), forceDosTimestamp: true, compress: !STORED.test(entry.path) };
     if ('localPath' in entry) zip.addFile(entry.localPath, entry.path, options);
@@ -77,8 +81,6 @@ export async function writeReproducibleZip(entries: ZipEntry[], dest: string, ep
     },
   });
   try {
-    // yazl reports a vanished input file as an 'error' event on the ZipFile, not on the stream
-    const failed = new Promise<never>((_, reject) => zip.on('error', reject));
     await Promise.race([pipeline(zip.outputStream, tap, createWriteStream(tmp, { mode: 0o644 })), failed]);
     await fs.rename(tmp, dest);
   } catch (err) {

@@ -1,0 +1,94 @@
+// `sidecar-buildpack dependency add|update|verify`: keep manifest.yml's dependency entries and
+// their sha256 digests current, preserving the file's comments and layout.
+
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { PackagerError, UsageError } from '../../errors.js';
+import { redactUri } from '../../log/redact.js';
+import { loadManifest } from '../../manifest/parse.js';
+import { upsertDependency, setDefaultVersion } from '../../packager/dependency-edit.js';
+import { sha256File, type FetcherFactory } from '../../packager/download-cache.js';
+import { uriBasename } from '../../packager/naming.js';
+import { verifyDependencies, type VerifyResult } from '../../packager/verify.js';
+import { cliFetcherFactory } from '../fetcher.js';
+import type { CliIO } from '../io.js';
+import { readManifestDocument, writeManifestDocument } from '../manifest-file.js';
+
+interface EditFlags {
+  version: string;
+  uri: string;
+  file?: string;
+  stack: string[];
+  default?: boolean;
+  dir: string;
+}
+
+/** sha256 of the artifact: hash the local copy when given, else download the uri and hash that. */
+async function digestOf(flags: EditFlags, io: CliIO, createFetcher: FetcherFactory): Promise<string> {
+  if (flags.file) {
+    const local = path.resolve(io.cwd, flags.file);
+    try {
+      return await sha256File(local);
+    } catch (err) {
+      throw new UsageError(`--file ${local} cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`);
+    }
+  }
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sidecar-dep-'));
+  try {
+    io.stderr.write(`downloading ${redactUri(flags.uri)} to compute its sha256\n`);
+    return (await createFetcher({}).fetchToFile(flags.uri, path.join(tmp, uriBasename(flags.uri)))).sha256;
+  } finally {
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function editCommand(parent: Command, io: CliIO, mode: 'add' | 'update'): void {
+  parent
+    .command(`${mode} <name>`)
+    .description(mode === 'add' ? 'add a dependency entry (sha256 from --file or by downloading --uri)' : 'replace the version, uri and sha256 of an existing entry')
+    .requiredOption('--version <version>', 'the exact version')
+    .requiredOption('--uri <uri>', 'where staging downloads it (http, https or file)')
+    .option('--file <file>', 'a local copy of the artifact, hashed instead of downloading')
+    .option('--stack <stack>', 'a stack it is built for (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--default', 'make this version the default (default_versions)')
+    .option('--dir <dir>', 'the buildpack directory', '.')
+    .action(async (name: string, flags: EditFlags) => {
+      const dir = path.resolve(io.cwd, flags.dir);
+      const doc = await readManifestDocument(dir);
+      const sha256 = await digestOf(flags, io, cliFetcherFactory(io.env));
+      const stacks = upsertDependency(doc, { name, version: flags.version, uri: flags.uri, sha256, cf_stacks: flags.stack }, mode);
+      if (flags.default) setDefaultVersion(doc, name, flags.version);
+      await writeManifestDocument(doc);
+      const verb = mode === 'add' ? 'added' : 'updated';
+      io.stdout.write(`${verb} ${name} ${flags.version} (${stacks.join(', ')}) sha256 ${sha256}${flags.default ? ' as the default' : ''} in ${doc.file}\n`);
+    });
+}
+
+/** The verify results as a markdown table. */
+export function renderVerifyTable(results: VerifyResult[]): string {
+  const rows = results.map((r) => {
+    const outcome = r.status === 'ok' ? 'ok' : r.status === 'mismatch' ? `MISMATCH: expected ${r.expected}, actual ${r.actual}` : `FAILED: ${r.error}`;
+    return `| ${r.name} | ${r.version} | ${r.cf_stacks.join(', ')} | ${r.uri} | ${outcome} |\n`;
+  });
+  return `| name | version | cf_stacks | uri | result |\n|-|-|-|-|-|\n${rows.join('')}`;
+}
+
+export function register(program: Command, io: CliIO): void {
+  const dependency = program.command('dependency').description("maintain manifest.yml's dependencies");
+  editCommand(dependency, io, 'add');
+  editCommand(dependency, io, 'update');
+  dependency
+    .command('verify')
+    .description('download every dependency and check its sha256; fails on any mismatch')
+    .option('--dir <dir>', 'the buildpack directory', '.')
+    .option('--json', 'print the results as JSON')
+    .action(async (flags: { dir: string; json?: boolean }) => {
+      const manifest = await loadManifest(path.resolve(io.cwd, flags.dir));
+      const results = await verifyDependencies(manifest.dependencies, { createFetcher: cliFetcherFactory(io.env) });
+      io.stdout.write(flags.json ? `${JSON.stringify(results, null, 2)}\n` : renderVerifyTable(results));
+      const bad = results.filter((r) => r.status !== 'ok').length;
+      if (bad > 0) throw new PackagerError(`${bad} of ${results.length} dependencies failed verification`, 'VERIFY_FAILED');
+    });
+}

@@ -1,0 +1,25 @@
+// What the CLI is given instead of globals: streams, environment and working directory. The
+// composition root (src/bin/cli.ts) passes process.stdout/stderr/env/cwd; tests pass memory sinks.
+
+import type { Command } from 'commander';
+
+/** A text stream; `isTTY`/`columns` decide how progress is drawn. */
+export interface CliStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface CliIO {
+  stdout: CliStream;
+  stderr: CliStream;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+/**
+ * How a command joins the CLI: a module `src/cli/commands/<name>.ts` exports
+ * `register(program, io)`, which adds its subcommand(s) to `program`. Actions throw typed errors
+ * (src/errors.ts) instead of printing them; main() prints each once and picks the exit code.
+ */
+export type RegisterCommand = (program: Command, io: CliIO) => void;
