@@ -24,6 +24,12 @@ export interface FetchOptions {
   onProgress?: (received: number, total: number | undefined) => void;
   /** Called before each retry with the redacted reason. */
   onRetry?: (attempt: number, reason: string) => void;
+  /** Bound on the whole fetch, every attempt and back-off included, in ms (default 1800000). */
+  totalTimeoutMs?: number;
+  /** Longest `Retry-After` honoured, in ms; longer ones are capped (default 60000). */
+  maxRetryAfterMs?: number;
+  /** Extra trusted CA certificates (PEM) for https, e.g. a corporate proxy's or a test server's. */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
 
 /** What the fetcher gives: a body stream plus its size when the server said it. */
@@ -39,6 +45,15 @@ export interface Fetcher {
    * ChecksumMismatchError thrown. Returns the digest and size.
    */
   fetchToFile(uri: string, dest: string, sha256?: string): Promise<{ sha256: string; bytes: number }>;
+}
+
+/**
+ * Streaming access with whole-transfer retries: `consume` reads the body (hashing, extracting...)
+ * and is called again on a fresh body when the transfer fails in a retryable way (reset, stall,
+ * short body); it must undo its own partial work before rethrowing. Other errors pass through.
+ */
+export interface BodyFetcher {
+  fetchWith<T>(uri: string, consume: (body: FetchedBody) => Promise<T>): Promise<T>;
 }
 
 /** Where the installed dependency's file came from, for logs and tests. */
