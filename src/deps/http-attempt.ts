@@ -159,7 +159,9 @@ function deadlineError(s: AttemptSettings): AttemptError {
 
 function networkError(e: Error): AttemptError {
   const code = (e as NodeJS.ErrnoException).code;
-  return new AttemptError(`${code ? `${code}: ` : ''}${e.message}`, true);
+  // An untrusted certificate stays untrusted: retrying only delays the error.
+  const tlsTrust = typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+  return new AttemptError(`${code ? `${code}: ` : ''}${e.message}`, !tlsTrust);
 }
 
 /** Open a CONNECT tunnel through `proxy` to `target` (host:port). */
