@@ -2,14 +2,13 @@
 // (network errors, stalls, short bodies, 408, 429, 5xx), exponential back-off, Retry-After,
 // and every message redacted. One attempt's mechanics live in http-attempt.ts.
 
-import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ChecksumMismatchError, DownloadError } from '../errors.js';
 import { redactText, redactUri } from '../log/redact.js';
 import { removeQuietly, tempSibling } from './fsutil.js';
+import { HashingTee } from './tee.js';
 import { AttemptError, openOnce, type AttemptSettings } from './http-attempt.js';
 import type { BodyFetcher, FetchedBody, Fetcher, FetchOptions } from './types.js';
 
@@ -91,40 +90,18 @@ export class HttpFetcher implements Fetcher, BodyFetcher {
     return this.fetchWith(uri, async (body) => {
       const tmp = tempSibling(dest, 'download');
       try {
-        const hash = createHash('sha256');
-        let bytes = 0;
-        const file = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-        const counter = new Writable({
-          highWaterMark: 1024 * 1024,
-          write(chunk: Buffer, _enc, done) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            if (file.write(chunk)) done();
-            else file.once('drain', () => done());
-          },
-          final(done) {
-            file.end(() => done());
-          },
-          destroy(err, done) {
-            file.destroy();
-            done(err);
-          },
-        });
-        await pipeline(body.stream, counter);
-        const actual = hash.digest('hex');
-        if (sha256 !== undefined && actual !== sha256.toLowerCase()) throw new ChecksumMismatchError(sha256, actual, shownUri(uri));
+        const tee = new HashingTee([createWriteStream(tmp, { flags: 'wx', mode: 0o644 })]);
+        await pipeline(body.stream, tee);
+        const actual = tee.digest();
+        if (sha256 !== undefined && actual !== sha256.toLowerCase()) throw new ChecksumMismatchError(sha256, actual, redactUri(uri));
         await fs.rename(tmp, dest);
-        return { sha256: actual, bytes };
+        return { sha256: actual, bytes: tee.bytes };
       } catch (e) {
         await removeQuietly(tmp);
         throw e;
       }
     });
   }
-}
-
-function shownUri(uri: string): string {
-  return redactUri(uri);
 }
 
 function defaultSleep(ms: number): Promise<void> {
