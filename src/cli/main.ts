@@ -4,7 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { isBuildpackError, UsageError } from '../errors.js';
 import { COMMANDS } from './commands/index.js';
-import type { CliIO } from './io.js';
+import type { CliIO, RegisterCommand } from './io.js';
 
 export type { CliIO, CliStream, RegisterCommand } from './io.js';
 
@@ -14,7 +14,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_BUG = 70;
 
 /** Build the commander program with every registered command, writing only to `io`. */
-export function buildProgram(io: CliIO): Command {
+export function buildProgram(io: CliIO, commands: readonly RegisterCommand[] = COMMANDS): Command {
   const program = new Command('sidecar-buildpack');
   program
     .description('Build, package and test Cloud Foundry supply buildpacks that ship sidecars')
@@ -26,17 +26,18 @@ export function buildProgram(io: CliIO): Command {
       getErrHelpWidth: () => io.stderr.columns ?? 100,
     })
     .showHelpAfterError('(run with --help for usage)');
-  for (const register of COMMANDS) register(program, io);
+  for (const register of commands) register(program, io);
   return program;
 }
 
 /**
- * Run the CLI with `argv` (arguments only, no node/script) and return the exit code.
+ * Run the CLI with `argv` (arguments only, no node/script) and return the exit code. `commands`
+ * defaults to the registered list (tests may pass their own).
  * BuildpackError → its message on stderr, 1 (UsageError: 2); commander usage errors → 2
  * (commander already printed them); anything else is a bug → its stack on stderr, 70.
  */
-export async function main(argv: string[], io: CliIO): Promise<number> {
-  const program = buildProgram(io);
+export async function main(argv: string[], io: CliIO, commands: readonly RegisterCommand[] = COMMANDS): Promise<number> {
+  const program = buildProgram(io, commands);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -154,7 +154,14 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
 
   const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version });
   const zipPath = path.join(path.resolve(options.outputDir ?? dir), fileName);
-  const zip = await writeReproducibleZip(entries, zipPath, zipEpoch(env.SOURCE_DATE_EPOCH));
+  let zip: Awaited<ReturnType<typeof writeReproducibleZip>>;
+  try {
+    zip = await writeReproducibleZip(entries, zipPath, zipEpoch(env.SOURCE_DATE_EPOCH));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!code) throw err;
+    throw new PackagerError(`cannot write ${zipPath}: ${(err as Error).message}`, 'ZIP_WRITE_FAILED', { cause: err });
+  }
   return {
     zipPath,
     fileName,
