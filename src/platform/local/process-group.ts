@@ -2,6 +2,7 @@
 // child it started; stopping is SIGTERM, a grace period, then SIGKILL (as the platform does).
 
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { LineWriter } from './log-book.js';
 
@@ -68,9 +69,30 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** True while any process of group `pgid` exists. */
+/**
+ * True while any live (non-zombie) process of group `pgid` exists. Zombies are skipped: where
+ * PID 1 reaps orphans late (containers), a killed group would otherwise look alive for seconds.
+ */
 export function groupAlive(pgid: number): boolean {
-  return signalGroup(pgid, 0);
+  if (!signalGroup(pgid, 0)) return false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // No /proc: trust kill(-pgid, 0).
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      // Fields after the parenthesised command: state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') return true;
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  return false;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
