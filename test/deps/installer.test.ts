@@ -1,0 +1,254 @@
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { HttpFetcher } from '../../src/deps/fetch.js';
+import { Installer } from '../../src/deps/installer.js';
+import { ChecksumMismatchError, DownloadError, UnsafeArchiveError } from '../../src/errors.js';
+import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
+import type { Dependency } from '../../src/manifest/types.js';
+import { listTree, sha256, sha256File, tgzBuffer, writeArchive } from '../helpers/archives.js';
+import { expectRejection } from '../helpers/assert.js';
+import { TestServer, serve } from '../helpers/http-server.js';
+import { useTmpDirs } from '../helpers/tmp.js';
+
+const hex = (alg: string, s: string): string => createHash(alg).update(s).digest('hex');
+
+describe('Installer', () => {
+  const tmp = useTmpDirs();
+  let server: TestServer;
+  let buildpackDir: string;
+  let cacheDir: string;
+  let depsDir: string;
+  let target: string;
+  let sink: MemorySink;
+  let tgz: Buffer;
+
+  beforeEach(async () => {
+    server = await TestServer.start();
+    buildpackDir = await tmp();
+    cacheDir = await tmp();
+    depsDir = await tmp();
+    target = path.join(depsDir, '0', 'tool');
+    sink = new MemorySink();
+    tgz = await tgzBuffer({ 'tool-1.2.3/bin/tool': '#!/bin/sh\necho tool\n', 'tool-1.2.3/README': 'readme' });
+  });
+  afterEach(async () => server.close());
+
+  function installer(): Installer {
+    const fetcher = new HttpFetcher({ sleep: async () => undefined, idleTimeoutMs: 1000, connectTimeoutMs: 1000, attempts: 3 });
+    return new Installer({ buildpackDir, cacheDir, logger: new StagingLogger(sink), fetcher });
+  }
+  function dep(uri: string, digest: string, extra: Partial<Dependency> = {}): Dependency {
+    return { name: 'tool', version: '1.2.3', uri, sha256: digest, cf_stacks: [], extra: {}, ...extra };
+  }
+  const log = (): string => stripAnsi(sink.text());
+  const appCacheFile = (uri: string): string => path.join(cacheDir, 'dependencies', hex('sha256', uri), path.basename(new URL(uri).pathname));
+  /** Everything under the cache and beside the target: proves nothing partial was left. */
+  const cacheTree = async (): Promise<string[]> => listTree(cacheDir);
+  const besideTarget = async (): Promise<string[]> => fs.readdir(path.dirname(target)).catch(() => []);
+
+  describe('#install', () => {
+    context('when the file must be downloaded', () => {
+      it('logs, extracts with strip-components, and fills the app cache', async () => {
+        server.route('/tool-1.2.3.tgz', serve.bytes(tgz));
+        const uri = server.url('/tool-1.2.3.tgz');
+        const result = await installer().install(dep(uri, sha256(tgz)), target, { stripComponents: 1 });
+        expect(result).to.deep.equal({ name: 'tool', version: '1.2.3', dir: target, source: 'download' });
+        expect(log()).to.equal(`-----> Installing tool 1.2.3\n       Download [${uri}]\n`);
+        expect(await listTree(target)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+        expect(await sha256File(appCacheFile(uri))).to.equal(sha256(tgz));
+        expect(await cacheTree()).to.deep.equal([`dependencies/`, `dependencies/${hex('sha256', uri)}/`, `dependencies/${hex('sha256', uri)}/tool-1.2.3.tgz`]);
+        expect(await besideTarget()).to.deep.equal(['tool']);
+      });
+
+      it('redacts credentials in the Download line', async () => {
+        server.route('/tool.tgz', serve.basicAuth('u', 'hunter2', serve.bytes(tgz)));
+        await installer().install(dep(server.url('/tool.tgz', { user: 'u', password: 'hunter2' }), sha256(tgz)), target);
+        expect(log()).to.include(`Download [http://-redacted-:-redacted-@127.0.0.1:${server.port}/tool.tgz]`);
+        expect(log()).to.not.include('hunter2');
+      });
+
+      it('starts over after a reset mid-body, leaving nothing partial', async () => {
+        server.route('/tool.tgz', serve.sequence(serve.reset(tgz, 100), serve.bytes(tgz)));
+        await installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target, { stripComponents: 1 });
+        expect(server.count('/tool.tgz')).to.equal(2);
+        expect(await listTree(target)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+        expect((await cacheTree()).filter((p) => p.includes('.download-'))).to.deep.equal([]);
+        expect(await besideTarget()).to.deep.equal(['tool']);
+      });
+
+      for (const [file, kind] of [['tool.tar.xz', 'tar.xz'], ['tool.zip', 'zip']]) {
+        it(`installs a .${kind}`, async () => {
+          const archive = await fs.readFile(await writeArchive(path.join(buildpackDir, file), { 'bin/tool': 'x' }));
+          server.route(`/${file}`, serve.bytes(archive));
+          await installer().install(dep(server.url(`/${file}`), sha256(archive)), target);
+          expect(await listTree(target)).to.deep.equal(['bin/', 'bin/tool']);
+        });
+      }
+
+      it('installs a single binary as an executable named by the URI', async () => {
+        const bin = Buffer.from('\x7fELF fake binary');
+        server.route('/dl/tool-linux-x64', serve.bytes(bin));
+        await installer().install(dep(server.url('/dl/tool-linux-x64?token=1'), sha256(bin)), target);
+        expect(await listTree(target)).to.deep.equal(['tool-linux-x64']);
+        expect((await fs.stat(path.join(target, 'tool-linux-x64'))).mode & 0o777).to.equal(0o755);
+      });
+
+      it('reads file:// URIs', async () => {
+        const file = path.join(buildpackDir, 'local.tgz');
+        await fs.writeFile(file, tgz);
+        await installer().install(dep(pathToFileURL(file).href, sha256(tgz)), target, { stripComponents: 1 });
+        expect(await listTree(target)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+      });
+
+      it('replaces a previous install in the target', async () => {
+        await fs.mkdir(target, { recursive: true });
+        await fs.writeFile(path.join(target, 'stale'), 'x');
+        server.route('/tool.tgz', serve.bytes(tgz));
+        await installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target, { stripComponents: 1 });
+        expect(await listTree(target)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+      });
+    });
+
+    context('when the file is in the app cache', () => {
+      it('uses it without any request', async () => {
+        server.route('/tool.tgz', serve.bytes(tgz));
+        const uri = server.url('/tool.tgz');
+        await installer().install(dep(uri, sha256(tgz)), target);
+        await server.close();
+        sink = new MemorySink();
+        const result = await installer().install(dep(uri, sha256(tgz)), path.join(depsDir, 'again'));
+        expect(result.source).to.equal('app-cache');
+        expect(log()).to.equal('-----> Installing tool 1.2.3\n       Using cached tool 1.2.3\n');
+        expect(await listTree(path.join(depsDir, 'again'))).to.deep.equal(['tool-1.2.3/', 'tool-1.2.3/README', 'tool-1.2.3/bin/', 'tool-1.2.3/bin/tool']);
+        server = await TestServer.start();
+      });
+
+      it('downloads again, with a warning, when the cached file was altered', async () => {
+        server.route('/tool.tgz', serve.bytes(tgz));
+        const uri = server.url('/tool.tgz');
+        await fs.mkdir(path.dirname(appCacheFile(uri)), { recursive: true });
+        await fs.writeFile(appCacheFile(uri), 'tampered');
+        const result = await installer().install(dep(uri, sha256(tgz)), target);
+        expect(result.source).to.equal('download');
+        expect(log()).to.match(/Using cached tool 1\.2\.3\n.*\*\*WARNING\*\* The cached file of tool 1\.2\.3 does not match its sha256; downloading it again\n {7}Download \[/);
+        expect(await sha256File(appCacheFile(uri))).to.equal(sha256(tgz));
+      });
+    });
+
+    context('when the buildpack is cached', () => {
+      async function bundle(uri: string): Promise<string> {
+        const rel = `dependencies/${hex('md5', uri)}/${path.basename(new URL(uri).pathname)}`;
+        await fs.mkdir(path.join(buildpackDir, path.dirname(rel)), { recursive: true });
+        await fs.writeFile(path.join(buildpackDir, rel), tgz);
+        return rel;
+      }
+
+      it('copies its file first, before the app cache, without any request', async () => {
+        const uri = server.url('/tool.tgz');
+        const rel = await bundle(uri);
+        await fs.mkdir(path.dirname(appCacheFile(uri)), { recursive: true });
+        await fs.writeFile(appCacheFile(uri), tgz);
+        const result = await installer().install(dep(uri, sha256(tgz), { file: rel }), target, { stripComponents: 1 });
+        expect(result.source).to.equal('cached-buildpack');
+        expect(log()).to.equal(`-----> Installing tool 1.2.3\n       Copy [${path.join(buildpackDir, rel)}]\n`);
+        expect(server.requests).to.deep.equal([]);
+        expect(await listTree(target)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+      });
+
+      it('falls back to downloading when the named file is absent', async () => {
+        server.route('/tool.tgz', serve.bytes(tgz));
+        const result = await installer().install(dep(server.url('/tool.tgz'), sha256(tgz), { file: 'dependencies/none/tool.tgz' }), target);
+        expect(result.source).to.equal('download');
+      });
+    });
+
+    context('failure cases', () => {
+      it('fails a download mismatch with the libbuildpack message, leaving no file in the cache nor the target', async () => {
+        server.route('/tool.tgz', serve.bytes(tgz));
+        const wrong = 'b'.repeat(64);
+        const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), wrong), target), ChecksumMismatchError);
+        expect(err.message).to.equal(`dependency sha256 mismatch: expected sha256 ${wrong}, actual sha256 ${sha256(tgz)}`);
+        expect(server.count('/tool.tgz')).to.equal(1);
+        expect(await cacheTree()).to.deep.equal(['dependencies/']);
+        expect(await besideTarget()).to.deep.equal([]);
+      });
+
+      it('reports a tampered artifact that is not even an archive as a mismatch', async () => {
+        const junk = Buffer.from('not a tarball at all'.repeat(100));
+        server.route('/tool.tgz', serve.bytes(junk));
+        await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), ChecksumMismatchError, `actual sha256 ${sha256(junk)}`);
+        expect(await besideTarget()).to.deep.equal([]);
+      });
+
+      it('verifies a cached buildpack file too', async () => {
+        const uri = server.url('/tool.tgz');
+        const rel = `dependencies/${hex('md5', uri)}/tool.tgz`;
+        await fs.mkdir(path.join(buildpackDir, path.dirname(rel)), { recursive: true });
+        await fs.writeFile(path.join(buildpackDir, rel), 'tampered');
+        await expectRejection(installer().install(dep(uri, sha256(tgz), { file: rel }), target), ChecksumMismatchError);
+        expect(await besideTarget()).to.deep.equal([]);
+      });
+
+      it('rejects a verified but unsafe archive, writing nothing outside and caching nothing', async () => {
+        const evil = await tgzBuffer([{ path: 'ok', content: 'x' }, { path: '../../escaped', content: 'pwned' }]);
+        server.route('/evil.tgz', serve.bytes(evil));
+        await expectRejection(installer().install(dep(server.url('/evil.tgz'), sha256(evil)), target), UnsafeArchiveError);
+        expect(await fs.readdir(depsDir)).to.deep.equal(['0']);
+        expect(await besideTarget()).to.deep.equal([]);
+        expect(await cacheTree()).to.deep.equal(['dependencies/']);
+      });
+
+      it('fails on 404 with one request and leaves nothing', async () => {
+        const err = await expectRejection(installer().install(dep(server.url('/missing.tgz'), sha256(tgz)), target), DownloadError, /404/);
+        expect(err.status).to.equal(404);
+        expect(server.count('/missing.tgz')).to.equal(1);
+        expect(await cacheTree()).to.deep.equal(['dependencies/']);
+        expect(await besideTarget()).to.deep.equal([]);
+      });
+    });
+  });
+
+  describe('#cleanupAppCache', () => {
+    it('removes entries not used by this installer and stale temp files, keeping fresh temp files', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const root = path.join(cacheDir, 'dependencies');
+      await fs.mkdir(path.join(root, 'f'.repeat(64)), { recursive: true });
+      await fs.writeFile(path.join(root, 'f'.repeat(64), 'old.tgz'), 'x');
+      await fs.writeFile(path.join(root, '.stale.download-1-aa'), 'x');
+      const old = new Date(Date.now() - 2 * 3600 * 1000);
+      await fs.utimes(path.join(root, '.stale.download-1-aa'), old, old);
+      await fs.writeFile(path.join(root, '.fresh.download-2-bb'), 'x');
+      const inst = installer();
+      const uri = server.url('/tool.tgz');
+      await inst.install(dep(uri, sha256(tgz)), target);
+      await inst.cleanupAppCache();
+      expect(await fs.readdir(root)).to.have.members([hex('sha256', uri), '.fresh.download-2-bb']);
+    });
+
+    context('failure cases', () => {
+      it('does nothing when there is no app cache yet', async () => {
+        await installer().cleanupAppCache();
+        expect(await fs.readdir(cacheDir)).to.deep.equal([]);
+      });
+    });
+  });
+
+  describe('concurrency', () => {
+    it('lets several installers share one app cache at once', async () => {
+      server.route('/tool.tgz', serve.drip(tgz, { chunkSize: 64, intervalMs: 1 }));
+      const uri = server.url('/tool.tgz');
+      const targets = [0, 1, 2, 3, 4, 5].map((i) => path.join(depsDir, `t${i}`));
+      await Promise.all(targets.map(async (t) => {
+        const inst = installer();
+        await inst.install(dep(uri, sha256(tgz)), t, { stripComponents: 1 });
+        await inst.cleanupAppCache();
+      }));
+      for (const t of targets) expect(await listTree(t)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+      expect(await sha256File(appCacheFile(uri))).to.equal(sha256(tgz));
+      expect((await cacheTree()).filter((p) => p.includes('.download-'))).to.deep.equal([]);
+    });
+  });
+});
