@@ -73,6 +73,18 @@ describe('LocalPlatform (manifest, cache, rules)', () => {
       });
     });
 
+    context('when an onLog listener is configured', () => {
+      it('streams every line, staging first, as it happens', async () => {
+        const lines: string[] = [];
+        const streaming = new LocalPlatform({ hostEnv: { PATH: process.env.PATH }, workRoot: path.join(root, 'work'), stopGraceMs: 300, onLog: (l) => lines.push(l) });
+        const appDir = await writeTree(path.join(root, 'app'), nodeWebApp());
+        const d = await streaming.deploy({ dir: appDir, buildpacks: [FINAL_BP] });
+        deployments.push(d);
+        expect(lines.find((l) => l.startsWith('[STG/0]'))).to.equal('[STG/0] OUT Creating container');
+        expect(lines.join('\n') + '\n').to.equal(d.logs());
+      });
+    });
+
     context('when the same app name is pushed twice', () => {
       it('keeps the app cache between pushes', async () => {
         const bp = await supplyBuildpack(path.join(root, 'counter'), 'n=$(cat "$2/n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$2/n"; echo "push number $n"');

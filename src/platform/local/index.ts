@@ -28,6 +28,8 @@ export interface LocalPlatformOptions {
   stopGraceMs?: number;
   /** Web must answer within this time after each start (default 60 s). */
   healthCheckTimeoutMs?: number;
+  /** Every log line of every deploy as it happens, staging included (for a CLI to stream). */
+  onLog?: (line: string) => void;
 }
 
 const API = 'API/0';
@@ -46,6 +48,7 @@ export class LocalPlatform implements Platform {
 
   async deploy(spec: AppSpec): Promise<Deployment> {
     const log = new LogBook();
+    if (this.options.onLog) log.onLine(this.options.onLog);
     let app: AppSpec;
     try {
       app = await resolveAppSpec(spec);
