@@ -77,8 +77,17 @@ async function nodeRuntimeEntries(packageRoot: string): Promise<{ deps: YAMLMap[
     return { deps: [], defaults: [] };
   }
   const doc = parseManifestDocument(text, path.join(packageRoot, 'manifest.yml'));
-  const pick = (key: string): YAMLMap[] => (topSeq(doc, key)?.items ?? []).filter((i): i is YAMLMap => isMap(i) && scalarOf(i, 'name') === 'node');
-  return { deps: pick('dependencies').map((d) => d.clone() as YAMLMap), defaults: pick('default_versions').map((d) => d.clone() as YAMLMap) };
+  const pick = (key: string): YAMLMap[] => {
+    const seq = topSeq(doc, key);
+    return (seq?.items ?? []).flatMap((item, i) => {
+      if (!isMap(item) || scalarOf(item, 'name') !== 'node') return [];
+      const copy = item.clone() as YAMLMap;
+      // YAML attaches a comment above the first item to the list itself
+      if (i === 0 && !copy.commentBefore && seq?.commentBefore) copy.commentBefore = seq.commentBefore;
+      return [copy];
+    });
+  };
+  return { deps: pick('dependencies'), defaults: pick('default_versions') };
 }
 
 /** Write the scaffold into `dir` (created; must be empty). */

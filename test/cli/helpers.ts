@@ -29,18 +29,54 @@ export async function cli(argv: string[], options: { cwd: string; env?: Record<s
 
 export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
+/** How the toolkit root's dist/supply.cjs was obtained. */
+export type BundleSource = 'repo' | 'built' | 'placeholder';
+
 /**
- * The toolkit root `init` copies from: the repository itself when its bundles are built;
- * otherwise (dist/ not built yet) a temp copy with placeholder bundles — test-only stand-ins.
+ * A toolkit root for `init --toolkit-root`: a temp copy of the repository's bin/ shims, its
+ * dist/supply.cjs (or, while dist/ is not built yet, one bundled here with esbuild from
+ * src/bin/supply.ts, or failing that a placeholder — test-only stand-ins), and a manifest.yml
+ * whose `node` runtime entry points where the test says (the real one needs the internet).
  */
-export async function toolkitRoot(): Promise<{ root: string; placeholder: boolean }> {
-  if (existsSync(path.join(REPO_ROOT, 'dist', 'supply.cjs'))) return { root: REPO_ROOT, placeholder: false };
+export async function toolkitRoot(node: { uri: string; sha256: string }): Promise<{ root: string; bundle: BundleSource }> {
   const root = await tmpDir('sbp-toolkit-');
   await writeFiles(root, {
     'package.json': JSON.stringify({ name: 'sidecar-buildpack' }),
-    'manifest.yml': await fs.readFile(path.join(REPO_ROOT, 'manifest.yml'), 'utf8'),
-    'dist/supply.cjs': '// placeholder bundle (test only)\n',
+    'manifest.yml': `language: toolkit
+default_versions:
+- name: node
+  version: 22.x
+dependencies:
+# Staging-only Node.js runtime
+- name: node
+  version: 22.1.0
+  uri: ${node.uri}
+  sha256: ${node.sha256}
+  cf_stacks:
+  - cflinuxfs4
+`,
   });
   for (const f of ['bin/detect', 'bin/supply']) await writeFiles(root, { [f]: await fs.readFile(path.join(REPO_ROOT, f)) }, 0o755);
-  return { root, placeholder: true };
+  const repoBundle = path.join(REPO_ROOT, 'dist', 'supply.cjs');
+  if (existsSync(repoBundle)) {
+    await writeFiles(root, { 'dist/supply.cjs': await fs.readFile(repoBundle) });
+    return { root, bundle: 'repo' };
+  }
+  try {
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [path.join(REPO_ROOT, 'src/bin/supply.ts')],
+      outfile: path.join(root, 'dist', 'supply.cjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      logLevel: 'silent',
+      define: { 'import.meta.url': '__bundleUrl' },
+      banner: { js: 'const __bundleUrl=require("url").pathToFileURL(__filename).href;' },
+    });
+    return { root, bundle: 'built' };
+  } catch {
+    await writeFiles(root, { 'dist/supply.cjs': '// placeholder bundle (test only)\n' });
+    return { root, bundle: 'placeholder' };
+  }
 }

@@ -1,0 +1,224 @@
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { serve, TestServer } from '../helpers/http-server.js';
+import { cleanup, makeFixture, packagerCases, tmpDir } from '../packager/helpers.js';
+import { cli } from './helpers.js';
+
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+const MANIFEST = `---
+# agent buildpack: keep this comment
+language: agent
+
+default_versions:
+- name: agent
+  version: 1.0.x     # pinned line
+
+dependencies:
+# releases of the agent
+- name: agent
+  version: 1.0.0
+  uri: https://releases.example.org/agent-1.0.0.tgz
+  sha256: ${'a'.repeat(64)}
+  cf_stacks:
+  - cflinuxfs4
+
+sidecars:
+- name: agent
+  dependency: agent
+  command: bin/agent
+  process_types: [web]
+  memory: 64
+`;
+
+describe('sidecar-buildpack summary', () => {
+  afterEach(cleanup);
+
+  context('when run in a libbuildpack fixture', () => {
+    it('prints the libbuildpack tables', async () => {
+      const c = packagerCases.cases.find((x) => x.call === 'Summary' && x.fixture === 'good')!;
+      const dir = await makeFixture('good');
+      const r = await cli(['summary'], { cwd: dir });
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.equal(c.expectExact);
+    });
+  });
+
+  context('when the manifest declares sidecars and --json is given', () => {
+    it('prints the sidecars table, or the same facts as JSON', async () => {
+      const dir = await tmpDir();
+      await fs.writeFile(path.join(dir, 'manifest.yml'), MANIFEST);
+      const text = await cli(['summary', '--dir', dir], { cwd: '/' });
+      expect(text.stdout).to.include('\nSidecars:\n\n| name | process types | memory |\n|-|-|-|\n| agent | web | 64 MB |\n');
+      const json = await cli(['summary', '--json', '--dir', dir], { cwd: '/' });
+      expect(JSON.parse(json.stdout)).to.deep.include({
+        default_versions: [{ name: 'agent', version: '1.0.x' }],
+        sidecars: [{ name: 'agent', dependency: 'agent', process_types: ['web'], memory: 64 }],
+      });
+    });
+  });
+
+  context('failure cases', () => {
+    it('exits 1 naming a missing manifest', async () => {
+      const dir = await tmpDir();
+      const r = await cli(['summary'], { cwd: dir });
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(`error: ${path.join(dir, 'manifest.yml')}: cannot be read (ENOENT)\n`);
+    });
+  });
+});
+
+describe('sidecar-buildpack dependency', () => {
+  let server: TestServer;
+  let dir: string;
+  beforeEach(async () => {
+    server = await TestServer.start();
+    dir = await tmpDir();
+    await fs.writeFile(path.join(dir, 'manifest.yml'), MANIFEST);
+  });
+  afterEach(async () => {
+    await server.close();
+    await cleanup();
+  });
+  const manifest = () => fs.readFile(path.join(dir, 'manifest.yml'), 'utf8');
+
+  describe('add', () => {
+    context('when given a local --file', () => {
+      it('writes the entry with its sha256, keeping the rest of the file byte for byte', async () => {
+        await fs.writeFile(path.join(dir, 'agent-1.1.0.tgz'), 'release bytes');
+        const r = await cli(['dependency', 'add', 'agent', '--version', '1.1.0', '--uri', 'https://releases.example.org/agent-1.1.0.tgz', '--file', 'agent-1.1.0.tgz'], { cwd: dir });
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout).to.equal(`added agent 1.1.0 (cflinuxfs4) sha256 ${sha('release bytes')} in ${path.join(dir, 'manifest.yml')}\n`);
+        const [head, tail] = MANIFEST.split('\nsidecars:');
+        const text = await manifest();
+        expect(text).to.equal(
+          `${head}- name: agent\n  version: 1.1.0\n  uri: https://releases.example.org/agent-1.1.0.tgz\n  sha256: ${sha('release bytes')}\n  cf_stacks:\n  - cflinuxfs4\n\nsidecars:${tail}`,
+        );
+      });
+    });
+
+    context('when only --uri is given, with --default and two --stack', () => {
+      it('downloads it to compute the sha256 and sets the default version', async () => {
+        server.route('/agent-80.tgz', serve.bytes('eighty'));
+        const r = await cli(['dependency', 'add', 'agent', '--version', '80', '--uri', server.url('/agent-80.tgz'), '--stack', 'cflinuxfs4', '--stack', 'cflinuxfs5', '--default'], { cwd: dir });
+        expect(r.code, r.stderr).to.equal(0);
+        const text = await manifest();
+        expect(text).to.include('  version: "80"\n');
+        expect(text).to.include('# agent buildpack: keep this comment');
+        const parsed = YAML.parse(text);
+        expect(parsed.default_versions).to.deep.equal([{ name: 'agent', version: '80' }]);
+        expect(parsed.dependencies[1]).to.deep.equal({ name: 'agent', version: '80', uri: server.url('/agent-80.tgz'), sha256: sha('eighty'), cf_stacks: ['cflinuxfs4', 'cflinuxfs5'] });
+      });
+    });
+
+    context('failure cases', () => {
+      it('exits 1 and leaves the file alone when the entry exists', async () => {
+        await fs.writeFile(path.join(dir, 'a.tgz'), 'x');
+        const r = await cli(['dependency', 'add', 'agent', '--version', '1.0.0', '--uri', 'https://h/a.tgz', '--file', 'a.tgz'], { cwd: dir });
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.include('agent 1.0.0 is already listed for cflinuxfs4');
+        expect(await manifest()).to.equal(MANIFEST);
+      });
+      it('exits 1 and leaves the file alone for a uri the manifest cannot hold', async () => {
+        await fs.writeFile(path.join(dir, 'a.tgz'), 'x');
+        const r = await cli(['dependency', 'add', 'agent', '--version', '2.0.0', '--uri', 'ftp://h/a.tgz', '--file', 'a.tgz'], { cwd: dir });
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.include('scheme ftp is not supported');
+        expect(await manifest()).to.equal(MANIFEST);
+      });
+      it('exits 2 without --version', async () => {
+        const r = await cli(['dependency', 'add', 'agent', '--uri', 'https://h/a.tgz'], { cwd: dir });
+        expect(r.code).to.equal(2);
+        expect(r.stderr).to.include("required option '--version <version>' not specified");
+      });
+      it('exits 1 when the uri cannot be downloaded', async () => {
+        server.route('/missing.tgz', serve.status(404));
+        const r = await cli(['dependency', 'add', 'agent', '--version', '2.0.0', '--uri', server.url('/missing.tgz')], { cwd: dir });
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.include('could not download').and.include('404');
+      });
+    });
+  });
+
+  describe('update', () => {
+    it('replaces the entry in place', async () => {
+      await fs.writeFile(path.join(dir, 'a.tgz'), 'new');
+      const r = await cli(['dependency', 'update', 'agent', '--version', '1.0.1', '--uri', 'https://releases.example.org/agent-1.0.1.tgz', '--file', 'a.tgz'], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      const text = await manifest();
+      expect(text).to.equal(MANIFEST.replace('version: 1.0.0', 'version: 1.0.1').replace('agent-1.0.0.tgz', 'agent-1.0.1.tgz').replace('a'.repeat(64), sha('new')));
+    });
+  });
+
+  describe('verify', () => {
+    it('prints a table and exits 0 when every digest matches', async () => {
+      server.route('/ok.tgz', serve.bytes('ok'));
+      await fs.writeFile(path.join(dir, 'manifest.yml'), MANIFEST.replace('https://releases.example.org/agent-1.0.0.tgz', server.url('/ok.tgz')).replace('a'.repeat(64), sha('ok')));
+      const r = await cli(['dependency', 'verify'], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal(`| name | version | cf_stacks | uri | result |\n|-|-|-|-|-|\n| agent | 1.0.0 | cflinuxfs4 | ${server.url('/ok.tgz')} | ok |\n`);
+    });
+
+    context('failure cases', () => {
+      it('reports every mismatch and failure, and exits 1', async () => {
+        server.route('/ok.tgz', serve.bytes('ok'));
+        server.route('/bad.tgz', serve.bytes('tampered'));
+        server.route('/gone.tgz', serve.status(404));
+        const entries = [
+          ['1.0.0', '/ok.tgz', sha('ok')],
+          ['1.0.1', '/bad.tgz', sha('original')],
+          ['1.0.2', '/gone.tgz', sha('x')],
+        ].map(([v, p, s]) => `- {name: agent, version: ${v}, uri: "${server.url(p)}", sha256: ${s}, cf_stacks: [cflinuxfs4]}`);
+        await fs.writeFile(path.join(dir, 'manifest.yml'), `language: agent\ndependencies:\n${entries.join('\n')}\n`);
+        const r = await cli(['dependency', 'verify', '--json'], { cwd: dir });
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.equal('error: 2 of 3 dependencies failed verification\n');
+        const results = JSON.parse(r.stdout);
+        expect(results.map((x: { status: string }) => x.status)).to.deep.equal(['ok', 'mismatch', 'failed']);
+        expect(results[1].actual).to.equal(sha('tampered'));
+        expect(results[2].error).to.include('404');
+      });
+    });
+  });
+});
+
+describe('sidecar-buildpack (usage and errors)', () => {
+  afterEach(cleanup);
+
+  it('prints help and exits 0 with --help', async () => {
+    const r = await cli(['--help'], { cwd: '/' });
+    expect(r.code).to.equal(0);
+    for (const c of ['init', 'package', 'summary', 'dependency']) expect(r.stdout).to.include(c);
+  });
+
+  context('failure cases', () => {
+    it('exits 2 for an unknown command or option', async () => {
+      expect((await cli(['frobnicate'], { cwd: '/' })).code).to.equal(2);
+      const r = await cli(['package', '--stak', 'x'], { cwd: '/' });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include("unknown option '--stak'");
+    });
+    it('exits 2 with no command', async () => {
+      const r = await cli([], { cwd: '/' });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.include('Usage: sidecar-buildpack');
+    });
+    it('prints the stack of an error that is not ours (a bug) and exits 70', async () => {
+      const r = await cli(['boom'], {
+        cwd: '/',
+        commands: [
+          (program) => {
+            program.command('boom').action(() => {
+              throw new TypeError('undefined is not a function');
+            });
+          },
+        ],
+      });
+      expect(r.code).to.equal(70);
+      expect(r.stderr).to.include('internal error (a bug in sidecar-buildpack').and.include('TypeError: undefined is not a function\n    at ');
+    });
+  });
+});
