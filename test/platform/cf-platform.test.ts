@@ -153,6 +153,26 @@ describe('CfPlatform', () => {
     });
   });
 
+  describe('CfDeployment', () => {
+    it('kills a sidecar over cf ssh and counts crash events while waiting for running', async () => {
+      await answer([
+        ...guidAnswers,
+        { match: ['push'], stdout: 'ok\n' },
+        { match: ['events', 'demo-abc123'], stdout: 'time  event  actor\n2024-01-01T00:00:00Z  audit.app.process.crash  web\n' },
+        { match: ['app', 'demo-abc123'], stdout: '     state     since\n#0   running   2024-01-01T00:00:00Z\n' },
+      ]);
+      const appDir = await writeTree(path.join(root, 'app'), nodeWebApp());
+      const d = await platform.deploy({ dir: appDir, name: 'demo', buildpacks: [HANDMADE_BP, FINAL_BP] });
+      await d.kill('handmade');
+      await d.waitUntilRunning({ minRestarts: 1, timeoutMs: 5000 });
+      expect(d.restartCount).to.equal(1);
+      expect((await d.processes()).map((p) => `${p.name}:${p.origin ?? '-'}:${p.running}`)).to.deep.equal(['web:-:true', 'handmade:buildpack:true']);
+      await d.delete();
+      const ssh = (await calls()).find((c) => c.argv[0] === 'ssh');
+      expect(ssh?.argv).to.deep.equal(['ssh', 'demo-abc123', '-c', 'pkill -KILL -f -- "node $DEPS_DIR/0/bin/listener.js"']);
+    });
+  });
+
   describe('#zipDirectory', () => {
     it('keeps the execute bits of bin/ scripts', async () => {
       const zip = await zipDirectory(HANDMADE_BP, path.join(root, 'bp.zip'));
