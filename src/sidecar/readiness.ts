@@ -29,7 +29,7 @@ function say(message: string, stream: 'out' | 'err'): string {
 export function renderAwaitScript(spec: SidecarSpec, readiness: ReadinessSpec): string {
   const v = readinessVariables(spec.name);
   const what = describeProbe(readiness);
-  const types = spec.process_types.map(octalEscape).join('|');
+  const types = spec.process_types.map((t) => shQuote(octalEscape(t))).join('|');
   const hint = `set ${v.timeout} to wait longer or ${v.off}=off to skip the check`;
   const firstSleep = readiness.initial_delay_seconds > 0 ? readiness.initial_delay_seconds : readiness.period_seconds;
   return [
