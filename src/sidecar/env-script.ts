@@ -33,7 +33,7 @@ export function renderEnvScript(spec: SidecarSpec, awkPath: string): string {
       `SB_BY=${by}`,
       `SB_IS=${shQuote(is)}`,
       `SB_CRED=${shQuote(value.credential)}`,
-      `SB_CONTEXT=${shQuote(`sidecar ${spec.name}: ${name} not set`)}`,
+      `SB_CONTEXT=${shQuote(`sidecar ${spec.name}: ${name}`)}`,
       'LC_ALL=C',
     ].join(' ');
     lines.push(

@@ -9,12 +9,15 @@
  * - `SB_MODE=service`: find the first service instance whose `name`/`label`/`tags[]` (`SB_BY`)
  *   equals `SB_IS`, print its `credentials.<SB_CRED>`: strings decoded, numbers and booleans as
  *   written, objects and arrays as their JSON text.
- * - `SB_CONTEXT`: prefix of every message on stderr.
+ * - `SB_CONTEXT`: prefix of every message on stderr (`sidecar agent: TOKEN`).
  * Output: letters and digits as is, every other byte as `\0ooo`. Exit 0 found, 1 not found,
  * 2 the document is not valid JSON. Messages never contain a credential.
  */
 export const VCAP_AWK = String.raw`# JSON reader of sidecar-buildpack (generated): prints one value octal-escaped; see vcap-awk.ts
-function fail(code, msg) { printf "%s: %s\n", ENVIRON["SB_CONTEXT"], msg > "/dev/stderr"; FAILED = 1; exit code }
+function fail(code, msg) {
+  if (ENVIRON["SB_MODE"] == "service") msg = msg "; left unset"
+  printf "%s: %s\n", ENVIRON["SB_CONTEXT"], msg > "/dev/stderr"; exit code
+}
 function bad(what) { fail(2, SRC " is not valid JSON (" what " at byte " P ")") }
 function ws(  c) {
   while (P <= N) { c = substr(S, P, 1); if (c != " " && c != "\t" && c != "\n" && c != "\r") return; P++ }
