@@ -1,6 +1,6 @@
 // Turns one validated sidecar spec into what supply leaves in the deps dir: its launch.yml entry,
 // launch wrapper, env script, checks, readiness gate and profile.d hook. Pure: returns files as
-// data; the deps-dir writer puts them in place. At launch they need no Node (see docs in README).
+// data; the deps-dir writer puts them in place. At launch they need no Node (see RUNTIME.md).
 
 import path from 'node:path';
 import type { LaunchProcess } from '../launch/launch-yml.js';
