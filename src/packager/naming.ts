@@ -10,13 +10,15 @@ export interface ZipNameParts {
   cached: boolean;
   stack: string;
   version: string;
+  /** Packaging-profile part (`-minimal`, `-minimal+custom`, `-custom`); default none. */
+  variant?: string;
 }
 
-/** `<language>_buildpack[-cached][-<stack>]-v<version>.zip` (CONTRACT §5). */
+/** `<language>_buildpack[-cached][<variant>][-<stack>]-v<version>.zip` (CONTRACT §5). */
 export function zipFileName(parts: ZipNameParts): string {
   const cached = parts.cached ? '-cached' : '';
   const stack = parts.stack ? `-${parts.stack}` : '';
-  return `${parts.language}_buildpack${cached}${stack}-v${parts.version}.zip`;
+  return `${parts.language}_buildpack${cached}${parts.variant ?? ''}${stack}-v${parts.version}.zip`;
 }
 
 /** The last path segment of a URI's path (what libbuildpack's `filepath.Base(uri)` yields). */

@@ -13,6 +13,7 @@ import { resolveIncludeFiles } from './include-files.js';
 import { parseManifestDocument, renderManifestDocument } from './manifest-doc.js';
 import { cachedDependencyPath, zipFileName } from './naming.js';
 import { runPrePackage } from './pre-package.js';
+import { resolveExclusions } from './profiles.js';
 import { assertNotPackaged, dependencyIndexesForStack, rewriteForPackaging } from './rewrite.js';
 import { validateStack } from './validate.js';
 import { writeReproducibleZip, zipEpoch, type ZipEntry } from './zip.js';
@@ -39,6 +40,10 @@ export interface PackageOptions {
   createFetcher?: FetcherFactory;
   /** Parallel downloads (default 4). */
   concurrency?: number;
+  /** Cached zips only: leave dependencies out by profile (`packaging_profiles:`) or by name. */
+  profile?: string;
+  exclude?: string[];
+  include?: string[];
   onEvent?: (event: PackageEvent) => void;
 }
 
@@ -99,6 +104,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   const manifest = parseManifest(text, file);
   if (!manifest.language) throw new ManifestError(file, 'language', 'is required: it names the buildpack and its zip');
   validateStack(manifest, options.stack);
+  const { excluded, variant } = resolveExclusions(doc, options.cached, options);
   const version = options.version ?? (await readBuildpackVersion(dir));
   if (!version) throw new PackagerError('the buildpack version is empty: pass --version or fill the VERSION file', 'NO_VERSION');
 
@@ -110,7 +116,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
 
   // manifest.yml and VERSION are generated below, whatever include_files says about them.
   const included = (await resolveIncludeFiles(dir, manifest.include_files)).filter((f) => f.path !== 'manifest.yml' && f.path !== 'VERSION');
-  const keep = dependencyIndexesForStack(doc, options.stack);
+  const keep = dependencyIndexesForStack(doc, options.stack).filter((i) => !excluded.has(manifest.dependencies[i]?.name));
   if (keep.some((i) => i >= manifest.dependencies.length)) throw new Error('manifest document and model disagree on dependencies');
   const kept = keep.map((i) => manifest.dependencies[i]);
 
@@ -152,7 +158,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   // VERSION is exactly the version given (no newline), as libbuildpack writes it.
   entries.push({ path: 'VERSION', contents: version, mode: 0o644 });
 
-  const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version });
+  const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version, variant });
   const zipPath = path.join(path.resolve(options.outputDir ?? dir), fileName);
   let zip: Awaited<ReturnType<typeof writeReproducibleZip>>;
   try {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 import { parseManifestDocument } from '../../src/packager/manifest-doc.js';
 import { renderSummary, sortDependencies, summaryData } from '../../src/packager/summary.js';
 import { COMPAT, packagerCases } from './helpers.js';
@@ -41,6 +42,17 @@ sidecars:
     context('failure cases', () => {
       it('prints nothing for an empty manifest', () => expect(summaryOf('language: x\n')).to.equal(''));
     });
+  });
+
+  describe('#summaryData (packaging_profiles)', () => {
+    for (const c of packagerCases.cases.filter((x) => x.call === 'ParsePackagingProfiles')) {
+      it(`reads them like libbuildpack — ${c.source}`, () => {
+        const data = summaryData(parseManifestDocument(YAML.stringify(c.input), 'manifest.yml'));
+        if (c.expect.packagingProfiles === null) return expect(data.packaging_profiles).to.deep.equal([]);
+        expect(data.packaging_profiles).to.have.length(c.expect.profileCount);
+        for (const p of data.packaging_profiles) expect({ description: p.description, exclude: p.exclude }).to.deep.equal(c.expect[p.name]);
+      });
+    }
   });
 
   describe('#sortDependencies', () => {

@@ -18,7 +18,13 @@ interface PackageFlags {
   output?: string;
   dir?: string;
   json?: boolean;
+  profile?: string;
+  exclude: string[];
+  include: string[];
 }
+
+/** Repeatable, comma-separated list option. */
+const names = (value: string, acc: string[]): string[] => [...acc, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 
 /** The human result on stdout: where the zip is, its size and digest. */
 export function describeResult(r: PackageResult): string {
@@ -37,6 +43,9 @@ export function register(program: Command, io: CliIO): void {
     .option('--output <dir>', 'directory for the zip (default: the buildpack directory)')
     .option('--dir <dir>', 'the buildpack directory', '.')
     .option('--json', 'print the result as JSON')
+    .option('--profile <name>', 'cached only: leave out the dependencies a packaging_profiles entry excludes')
+    .option('--exclude <names>', 'cached only: leave out these dependencies (comma-separated, repeatable)', names, [] as string[])
+    .option('--include <names>', "cached only: keep these dependencies the profile excludes", names, [] as string[])
     .action(async (flags: PackageFlags) => {
       const stack = stackFromFlags(flags.stack, flags.anyStack === true);
       const dir = path.resolve(io.cwd, flags.dir ?? '.');
@@ -49,6 +58,9 @@ export function register(program: Command, io: CliIO): void {
         cacheDir: flags.cachedir ? path.resolve(io.cwd, flags.cachedir) : defaultCacheDir(home),
         ...(flags.output ? { outputDir: path.resolve(io.cwd, flags.output) } : {}),
         env: io.env,
+        ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+        exclude: flags.exclude,
+        include: flags.include,
         createFetcher: cliFetcherFactory(io.env),
         onEvent: progressFor(io.stderr),
       });
