@@ -80,10 +80,15 @@ export async function writeReproducibleZip(entries: ZipEntry[], dest: string, ep
       done(null, chunk);
     },
   });
+  const out = createWriteStream(tmp, { mode: 0o644 });
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
   try {
-    await Promise.race([pipeline(zip.outputStream, tap, createWriteStream(tmp, { mode: 0o644 })), failed]);
+    await Promise.race([pipeline(zip.outputStream, tap, out), failed]);
     await fs.rename(tmp, dest);
   } catch (err) {
+    // the temp file may still be opening: close it before removing it, or it outlives the rm
+    out.destroy();
+    await closed;
     await fs.rm(tmp, { force: true });
     throw err;
   }
