@@ -3,6 +3,7 @@
 // Pure orchestration: manifest, installer, logger and env are all passed in.
 
 import type { DependencyInstaller } from '../deps/types.js';
+import { ManifestError } from '../errors.js';
 import { DepsDirWriter } from '../depsdir/writer.js';
 import type { LaunchProcess } from '../launch/launch-yml.js';
 import type { Logger } from '../log/logger.js';
@@ -61,6 +62,11 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     }
     for (const a of applied) logger.info(`Sidecar ${spec.name}: using ${a}`);
     const entry = m.resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
+    if (!entry.sha256) {
+      // libbuildpack tolerates md5-only entries; a sidecar is never installed unverified
+      const index = manifest.dependencies.indexOf(entry);
+      throw new ManifestError(manifest.file, `dependencies[${index}].sha256`, `missing: ${entry.name} ${entry.version} cannot be verified`);
+    }
     await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
     for (const w of m.installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
 
