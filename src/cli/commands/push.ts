@@ -1,0 +1,298 @@
+// `sidecar-buildpack push`: stage and run an app on the local platform (or a foundation through
+// cf), stream its staging log and tagged logs, and stop and delete it on SIGINT/SIGTERM.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { UsageError } from '../../errors.js';
+import { CfPlatform, cfConfigFromEnv, DeployError, LocalPlatform, readAppManifest, type Deployment, type Platform } from '../../platform/index.js';
+import type { CliIO } from '../io.js';
+
+/** What `push` is asked to do (its flags, resolved against `io.cwd`). */
+export interface PushOptions {
+  appDir: string;
+  /** `-b`, in order: directories, zips or names (see resolveBuildpacks). */
+  buildpacks: string[];
+  /** `-f`; default `<appDir>/manifest.yml` when it exists. */
+  manifest?: string;
+  stack?: string;
+  /** `--env K=V`, over the manifest's `env:`. */
+  env: Record<string, string>;
+  platform: 'local' | 'cf';
+  /** Where `fixtures/buildpacks/final` lives; default: this package's root. */
+  toolkitRoot?: string;
+  /** Local platform work root (droplets, app caches); default the platform's own. */
+  workRoot?: string;
+  /** Called once the instance runs (tests use it to kill processes). */
+  onRunning?: (deployment: Deployment) => void;
+}
+
+const URL_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** This package's root: the nearest parent of this module holding the fixture final buildpack. */
+export function defaultToolkitRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'fixtures', 'buildpacks', 'final', 'bin'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new UsageError('cannot find fixtures/buildpacks/final next to sidecar-buildpack: pass -b with a final buildpack');
+    dir = up;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The names a local buildpack (dir or zip) answers to: its base name, `<language>`, `<language>_buildpack`. */
+function namesOf(bp: string): string[] {
+  const base = path.basename(bp).replace(/\.zip$/i, '');
+  const names = [base];
+  // A packaged zip is `<language>_buildpack[-cached][-<stack>]-v<version>`: its name is the first part.
+  const zipName = /^(.+?_buildpack)(?:-cached)?(?:-[a-z0-9]+)*-v[^-]+$/.exec(base);
+  if (zipName) names.push(zipName[1]);
+  const manifest = path.join(bp, 'manifest.yml');
+  if (isDir(bp) && existsSync(manifest)) {
+    try {
+      const language = (parse(readFileSync(manifest, 'utf8')) as { language?: unknown } | null)?.language;
+      if (typeof language === 'string' && language) names.push(language, `${language}_buildpack`);
+    } catch {
+      // a buildpack with an unreadable manifest still answers to its directory name
+    }
+  }
+  return names;
+}
+
+/** A buildpack needing no final one after it (it can finalize or compile an app itself). */
+function isFinal(bp: string): boolean {
+  return isDir(bp) && (existsSync(path.join(bp, 'bin', 'finalize')) || existsSync(path.join(bp, 'bin', 'compile')));
+}
+
+/** How the buildpack list was chosen, with a note per name that stands for something local. */
+export interface ResolvedBuildpacks {
+  buildpacks: string[];
+  notes: string[];
+}
+
+/**
+ * Choose and resolve the buildpack list, as `cf push` chooses it and as far as this machine can:
+ * - the list is `-b` if given, else the manifest's `buildpacks:`, else the current directory's
+ *   buildpack, followed by the fixture final buildpack when the current directory cannot finalize;
+ * - when the manifest lists buildpacks and every `-b` is a local path matching one of its entries
+ *   (same base name, zip name `<language>_buildpack`, or `language:`; a URL by its last segment;
+ *   a local entry by its own names), the `-b` paths stand for those entries instead of replacing
+ *   the list;
+ * - an existing path (relative to the cwd for `-b`, to the manifest for `buildpacks:`) is used as is;
+ * - on the local platform, `final`, `final_buildpack` and any other unresolved `*_buildpack` name
+ *   or URL in the last position stand for the fixture final buildpack; other names and URLs fail.
+ *   On cf, names and URLs pass through to the foundation.
+ */
+export function resolveBuildpacks(opts: { given: string[]; manifestBuildpacks: string[]; manifestDir: string; cwd: string; platform: 'local' | 'cf'; toolkitRoot: () => string }): ResolvedBuildpacks {
+  const notes: string[] = [];
+  const fromCwd = (b: string) => path.resolve(opts.cwd, b);
+  const givenPaths = opts.given.map((b) => (URL_RE.test(b) || !existsSync(fromCwd(b)) ? undefined : fromCwd(b)));
+  const finalBp = () => path.join(opts.toolkitRoot(), 'fixtures', 'buildpacks', 'final');
+
+  let list: { entry: string; base: string }[];
+  let bindings = new Map<string, string>();
+  if (opts.manifestBuildpacks.length > 0 && opts.given.length > 0 && givenPaths.every((p) => p !== undefined)) {
+    const wanted = opts.manifestBuildpacks.map((entry) => ({ entry, names: new Set(entryNames(entry, opts.manifestDir)) }));
+    const matches = givenPaths.map((p) => wanted.find((w) => namesOf(p as string).some((n) => w.names.has(n)))?.entry);
+    if (matches.every((m) => m !== undefined)) {
+      bindings = new Map(matches.map((m, i) => [m as string, givenPaths[i] as string]));
+      for (const [entry, p] of bindings) notes.push(`buildpack ${entry} is ${p} (-b)`);
+    }
+  }
+  if (opts.given.length > 0 && bindings.size === 0) list = opts.given.map((entry) => ({ entry, base: opts.cwd }));
+  else if (opts.manifestBuildpacks.length > 0) list = opts.manifestBuildpacks.map((entry) => ({ entry, base: opts.manifestDir }));
+  else {
+    const own = opts.cwd;
+    if (!existsSync(path.join(own, 'bin'))) throw new UsageError(`no buildpack given: ${own} has no bin/ (pass -b DIR_OR_ZIP or list buildpacks: in the app manifest)`);
+    const bps = [own];
+    if (!isFinal(own)) {
+      bps.push(finalBp());
+      notes.push(`buildpacks: ${own} (supply), then the fixture final buildpack ${finalBp()}`);
+    }
+    return { buildpacks: bps, notes };
+  }
+
+  const buildpacks = list.map(({ entry, base }, i) => {
+    const bound = bindings.get(entry);
+    if (bound) return bound;
+    const local = path.resolve(base, entry);
+    if (!URL_RE.test(entry) && existsSync(local)) return local;
+    if (opts.platform === 'cf') return entry;
+    const last = i === list.length - 1;
+    if (entry === 'final' || entry === 'final_buildpack' || (last && (/_buildpack$/.test(entry) || URL_RE.test(entry)))) {
+      notes.push(`buildpack ${entry} stands for the fixture final buildpack ${finalBp()} on the local platform`);
+      return finalBp();
+    }
+    throw new UsageError(`buildpack ${entry} is not a directory or zip here, and the local platform cannot fetch buildpacks by name or URL: pass -b DIR_OR_ZIP (a -b whose name matches ${lastSegment(entry)} stands for it)`);
+  });
+  return { buildpacks, notes };
+}
+
+/** The names a manifest entry answers to: a local buildpack's names, else its name or URL's last segment. */
+function entryNames(entry: string, base: string): string[] {
+  const local = path.resolve(base, entry);
+  return !URL_RE.test(entry) && existsSync(local) ? namesOf(local) : [lastSegment(entry)];
+}
+
+/** `https://github.com/x/part2-sidecar-buildpack.git#v1` → `part2-sidecar-buildpack`; names unchanged. */
+function lastSegment(entry: string): string {
+  if (!URL_RE.test(entry)) return entry;
+  const p = entry.replace(/[#?].*$/, '').replace(/\/+$/, '');
+  return path.posix.basename(p).replace(/\.(git|zip)$/i, '');
+}
+
+/** `K=V` pairs into a map (V may contain `=`). */
+export function parseEnvPairs(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--env ${JSON.stringify(pair)}: use NAME=VALUE`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+/**
+ * Push the app and keep it running until `signal` aborts, then delete it. Writes the staging
+ * log as it happens, then `url: <url>`, then the instance's tagged logs, to `io.stdout`.
+ * Rejects with the platform's DeployError (its logs already written) when staging or start fails.
+ */
+export async function runPush(options: PushOptions, io: CliIO, signal: AbortSignal): Promise<void> {
+  const appDir = path.resolve(io.cwd, options.appDir);
+  if (!isDir(appDir)) throw new UsageError(`app directory ${appDir} does not exist`);
+  const defaultManifest = path.join(appDir, 'manifest.yml');
+  const manifest = options.manifest ? path.resolve(io.cwd, options.manifest) : existsSync(defaultManifest) ? defaultManifest : undefined;
+  const appManifest = manifest ? await readAppManifest(manifest) : undefined;
+  const toolkitRoot = () => options.toolkitRoot ?? defaultToolkitRoot();
+  const resolved = resolveBuildpacks({
+    given: options.buildpacks,
+    manifestBuildpacks: appManifest?.buildpacks ?? [],
+    manifestDir: manifest ? path.dirname(manifest) : appDir,
+    cwd: io.cwd,
+    platform: options.platform,
+    toolkitRoot,
+  });
+  for (const note of resolved.notes) io.stderr.write(`note: ${note}\n`);
+
+  // Staging lines stream at once; the instance's lines wait until the url line is out.
+  let held: string[] | undefined = [];
+  let streamed = false;
+  const print = (line: string) => {
+    streamed = true;
+    if (held && !/^\[(STG|API)\//.test(line)) held.push(line);
+    else io.stdout.write(`${line}\n`);
+  };
+  const release = () => {
+    for (const line of held ?? []) io.stdout.write(`${line}\n`);
+    held = undefined;
+  };
+  const platform: Platform =
+    options.platform === 'cf'
+      ? new CfPlatform({ config: cfConfigFromEnv(io.env), hostEnv: io.env })
+      : new LocalPlatform({ hostEnv: io.env, onLog: print, ...(options.workRoot ? { workRoot: options.workRoot } : {}) });
+
+  let deployment: Deployment;
+  try {
+    deployment = await platform.deploy({
+      dir: appManifest?.path ?? appDir,
+      buildpacks: resolved.buildpacks,
+      env: options.env,
+      ...(manifest ? { manifest } : {}),
+      ...(options.stack ? { stack: options.stack } : {}),
+    });
+  } catch (err) {
+    release();
+    // The cf platform does not stream: its transcript comes with the error.
+    if (err instanceof DeployError && !streamed && err.logs) io.stdout.write(err.logs.endsWith('\n') ? err.logs : `${err.logs}\n`);
+    throw err;
+  }
+  try {
+    if (options.platform === 'cf') io.stdout.write(deployment.stagingLogs.endsWith('\n') ? deployment.stagingLogs : `${deployment.stagingLogs}\n`);
+    io.stdout.write(`url: ${deployment.url}\n`);
+    release();
+    options.onRunning?.(deployment);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    io.stderr.write(`stopping ${deployment.name}...\n`);
+  } finally {
+    await deployment.delete();
+  }
+  io.stderr.write(`deleted ${deployment.name}\n`);
+}
+
+/** The process's SIGINT/SIGTERM as an AbortSignal; dispose() removes the handlers. */
+export function processSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  // Kept (not `once`) so a second Ctrl-C cannot kill the CLI halfway through deleting the app.
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+const collect = (value: string, acc: string[]): string[] => [...acc, value];
+
+/** `push` with its stop signal from `signals` (tests pass their own; the CLI uses the process's). */
+export function pushCommand(signals: () => { signal: AbortSignal; dispose: () => void } = processSignal) {
+  return (program: Command, io: CliIO): void => {
+    program
+      .command('push')
+      .description('stage and run an app beside its sidecars on this machine (or a foundation), until Ctrl-C')
+      .argument('<app-dir>', 'the app directory')
+      .option('-b, --buildpack <bp>', 'a buildpack: directory, zip or name (repeatable, in order; the last is final)', collect, [] as string[])
+      .option('-f, --manifest <file>', 'the app manifest (default: APP_DIR/manifest.yml when present)')
+      .option('--stack <stack>', 'the stack (default: the manifest\'s, else cflinuxfs4)')
+      .option('--env <k=v>', 'an app env var (repeatable; over the manifest\'s env:)', collect, [] as string[])
+      .option('--platform <p>', 'local (this machine) or cf (CF_API, CF_USERNAME, CF_PASSWORD, CF_ORG, CF_SPACE)', 'local')
+      .addHelpText(
+        'after',
+        `
+Buildpacks: -b wins over the manifest's buildpacks: (as cf push -b does). Without either, the
+current directory's buildpack is used, followed by the fixture final buildpack
+(fixtures/buildpacks/final) unless it has bin/finalize or bin/compile.
+When every -b path matches an entry of the manifest's buildpacks: (same directory or zip base
+name, or <language>_buildpack from a manifest or zip name; a URL by its last path segment), the
+-b paths stand in for those entries and the manifest's list is kept. "final", "final_buildpack", and a *_buildpack name or URL in the last
+position (e.g. ruby_buildpack) stand for the fixture final buildpack. Other names fail. On cf,
+names and URLs go to the foundation as they are.`,
+      )
+      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string }) => {
+        if (flags.platform !== 'local' && flags.platform !== 'cf') throw new UsageError(`--platform must be local or cf, not ${JSON.stringify(flags.platform)}`);
+        const options: PushOptions = {
+          appDir,
+          buildpacks: flags.buildpack,
+          env: parseEnvPairs(flags.env),
+          platform: flags.platform,
+          ...(flags.manifest ? { manifest: flags.manifest } : {}),
+          ...(flags.stack ? { stack: flags.stack } : {}),
+        };
+        const { signal, dispose } = signals();
+        try {
+          await runPush(options, io, signal);
+        } finally {
+          dispose();
+        }
+      });
+  };
+}
+
+/** The registered `push` command (stops on the process's SIGINT/SIGTERM). */
+export const register = pushCommand();
