@@ -262,19 +262,22 @@ export function pushCommand(signals: () => { signal: AbortSignal; dispose: () =>
       .option('--stack <stack>', 'the stack (default: the manifest\'s, else cflinuxfs4)')
       .option('--env <k=v>', 'an app env var (repeatable; over the manifest\'s env:)', collect, [] as string[])
       .option('--platform <p>', 'local (this machine) or cf (CF_API, CF_USERNAME, CF_PASSWORD, CF_ORG, CF_SPACE)', 'local')
+      .option('--work-root <dir>', 'local: where droplets (removed on stop) and app caches (kept) live (default: $TMPDIR/sidecar-buildpack-local)')
       .addHelpText(
         'after',
         `
-Buildpacks: -b wins over the manifest's buildpacks: (as cf push -b does). Without either, the
-current directory's buildpack is used, followed by the fixture final buildpack
+Buildpacks: -b wins over the manifest's buildpacks: (as cf push -b does). Without either,
+the current directory's buildpack is used, followed by the fixture final buildpack
 (fixtures/buildpacks/final) unless it has bin/finalize or bin/compile.
-When every -b path matches an entry of the manifest's buildpacks: (same directory or zip base
-name, or <language>_buildpack from a manifest or zip name; a URL by its last path segment), the
--b paths stand in for those entries and the manifest's list is kept. "final", "final_buildpack", and a *_buildpack name or URL in the last
+
+Names, on the local platform: when every -b path matches an entry of the manifest's
+buildpacks: (same directory or zip base name, or <language>_buildpack from a manifest or a zip
+name; a URL by its last path segment), the -b paths stand in for those entries and the
+manifest's list is kept. "final", "final_buildpack", and a *_buildpack name or URL in the last
 position (e.g. ruby_buildpack) stand for the fixture final buildpack. Other names fail. On cf,
 names and URLs go to the foundation as they are.`,
       )
-      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string }) => {
+      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string }) => {
         if (flags.platform !== 'local' && flags.platform !== 'cf') throw new UsageError(`--platform must be local or cf, not ${JSON.stringify(flags.platform)}`);
         const options: PushOptions = {
           appDir,
@@ -283,6 +286,7 @@ names and URLs go to the foundation as they are.`,
           platform: flags.platform,
           ...(flags.manifest ? { manifest: flags.manifest } : {}),
           ...(flags.stack ? { stack: flags.stack } : {}),
+          ...(flags.workRoot ? { workRoot: path.resolve(io.cwd, flags.workRoot) } : {}),
         };
         const { signal, dispose } = signals();
         try {
