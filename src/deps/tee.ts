@@ -47,7 +47,9 @@ export class HashingTee extends Writable {
   }
 
   override _destroy(err: Error | null, done: (e?: Error | null) => void): void {
-    for (const t of [...this.required, ...this.optional]) if (!t.destroyed) t.destroy(err ?? undefined);
+    // Called with null by autoDestroy after a normal finish: the destinations then still hold
+    // data their readers have not consumed, so only a real failure is passed on to them.
+    if (err) for (const t of [...this.required, ...this.optional]) if (!t.destroyed) t.destroy(err);
     done(err);
   }
 }

@@ -8,7 +8,7 @@ import { Installer } from '../../src/deps/installer.js';
 import { ChecksumMismatchError, DownloadError, UnsafeArchiveError } from '../../src/errors.js';
 import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
 import type { Dependency } from '../../src/manifest/types.js';
-import { listTree, sha256, sha256File, tgzBuffer, writeArchive } from '../helpers/archives.js';
+import { listTree, randomFile, sha256, sha256File, tgzBuffer, writeArchive, writeTgz } from '../helpers/archives.js';
 import { expectRejection } from '../helpers/assert.js';
 import { TestServer, serve } from '../helpers/http-server.js';
 import { useTmpDirs } from '../helpers/tmp.js';
@@ -208,6 +208,30 @@ describe('Installer', () => {
         expect(await cacheTree()).to.deep.equal(['dependencies/']);
         expect(await besideTarget()).to.deep.equal([]);
       });
+    });
+  });
+
+  describe('#install with large content', () => {
+    // Regression: the tee once cut off the tail of inputs larger than its buffers after finishing.
+    it('installs every byte from each source (download, app cache, cached buildpack)', async () => {
+      const blob = path.join(buildpackDir, 'blob');
+      const blobDigest = await randomFile(blob, 6 * 1024 * 1024 + 123);
+      const big = await fs.readFile(await writeTgz(path.join(buildpackDir, 'big.tgz'), [{ path: 'pkg/blob', content: { file: blob } }, { path: 'pkg/last', content: 'tail' }]));
+      server.route('/big.tgz', serve.bytes(big));
+      const uri = server.url('/big.tgz');
+      const rel = `dependencies/${hex('md5', uri)}/big.tgz`;
+      const sources: string[] = [];
+      for (const [i, file] of [[0, undefined], [1, undefined], [2, rel]] as const) {
+        if (file) {
+          await fs.mkdir(path.join(buildpackDir, path.dirname(file)), { recursive: true });
+          await fs.writeFile(path.join(buildpackDir, file), big);
+        }
+        const t = path.join(depsDir, `big${i}`);
+        sources.push((await installer().install(dep(uri, sha256(big), { file }), t, { stripComponents: 1 })).source);
+        expect(await sha256File(path.join(t, 'blob'))).to.equal(blobDigest);
+        expect(await fs.readFile(path.join(t, 'last'), 'utf8')).to.equal('tail');
+      }
+      expect(sources).to.deep.equal(['download', 'app-cache', 'cached-buildpack']);
     });
   });
 
