@@ -74,11 +74,19 @@ function statusError(res: IncomingMessage, env: Record<string, string | undefine
   const status = res.statusCode ?? 0;
   const text = `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
   if (status === 407) {
-    const proxy = proxyFor(url, env);
+    const proxy = safeProxyFor(url, env);
     return new AttemptError(`proxy authentication required (${text}) at proxy ${proxy ? redactUri(proxy.href) : '?'}`, false, status);
   }
   if (status === 408 || status === 429 || status >= 500) return new AttemptError(text, true, status, retryAfter(res.headers['retry-after']));
   return new AttemptError(text, false, status);
+}
+
+function safeProxyFor(url: URL, env: Record<string, string | undefined>): URL | undefined {
+  try {
+    return proxyFor(url, env);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `Retry-After` as ms: delta-seconds or an HTTP date. */
@@ -106,7 +114,12 @@ function authHeader(user: string, password: string): string {
 
 /** Issue the GET for `url`; resolves on response headers. `abort` tears the attempt down. */
 async function request(url: URL, s: AttemptSettings): Promise<{ res: IncomingMessage; abort: (reason?: AttemptError) => void }> {
-  const proxy = proxyFor(url, s.env);
+  let proxy: URL | undefined;
+  try {
+    proxy = proxyFor(url, s.env);
+  } catch {
+    throw new AttemptError(`invalid proxy URL in ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'}`, false);
+  }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const headers: Record<string, string> = { 'user-agent': 'sidecar-buildpack', accept: '*/*' };

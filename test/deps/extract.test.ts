@@ -169,6 +169,15 @@ describe('extract', () => {
       expect(await listTree(target)).to.deep.equal(['a']);
     });
 
+    it('extracts an archive of 10 000 entries', async () => {
+      const entries: EntrySpec[] = [];
+      for (let i = 0; i < 10_000; i++) entries.push({ path: `d${i % 50}/f${i}`, content: String(i) });
+      const file = await writeTgz(path.join(work, 'many.tgz'), entries);
+      await extract(file, target);
+      expect(await listTree(target)).to.have.length(10_050);
+      expect(await fs.readFile(path.join(target, 'd49/f9999'), 'utf8')).to.equal('9999');
+    });
+
     it('extracts from a stream and verifies large content byte for byte', async () => {
       const blob = path.join(work, 'blob');
       const digest = await randomFile(blob, 3 * 1024 * 1024 + 7);

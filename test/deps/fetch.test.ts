@@ -354,6 +354,12 @@ describe('HttpFetcher', () => {
         expect(err.message).to.not.include(SECRET.password);
       });
 
+      it('fails clearly on a malformed proxy variable, without retrying or echoing it', async () => {
+        const err = await expectRejection(fetcher({ env: { HTTP_PROXY: `http://${SECRET.user}:${SECRET.password}@[bad` } }).fetchToFile(server.url('/dep'), dest()), DownloadError, /invalid proxy URL in HTTP_PROXY/);
+        expect(err.message).to.not.include(SECRET.password);
+        expect(sleeps).to.deep.equal([]);
+      });
+
       it('fails clearly on 407 to CONNECT, without retrying', async () => {
         proxy = await TestProxy.start({ always407: true });
         const err = await expectRejection(

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { isFile } from '../../src/deps/fsutil.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +16,7 @@ import { expectRejection } from '../helpers/assert.js';
 import { TestServer, serve } from '../helpers/http-server.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const hex = (alg: string, s: string): string => createHash(alg).update(s).digest('hex');
 
 describe('Installer', () => {
@@ -257,6 +261,34 @@ describe('Installer', () => {
         await installer().cleanupAppCache();
         expect(await fs.readdir(cacheDir)).to.deep.equal([]);
       });
+    });
+  });
+
+  describe('when killed', () => {
+    it('leaves no target and no cache file after SIGKILL mid-download, and the next install succeeds', async () => {
+      const blob = path.join(buildpackDir, 'blob');
+      await randomFile(blob, 2 * 1024 * 1024);
+      const big = await fs.readFile(await writeTgz(path.join(buildpackDir, 'k.tgz'), [{ path: 'pkg/blob', content: { file: blob } }]));
+      server.route('/k.tgz', serve.drip(big, { chunkSize: 16 * 1024, intervalMs: 10 }));
+      const uri = server.url('/k.tgz');
+      const d = dep(uri, sha256(big));
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures', 'install-child.ts'), JSON.stringify({ buildpackDir, cacheDir, target, dep: d, stripComponents: 1 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      // Kill once the download is under way (the Download line printed and bytes flowing).
+      while (!out.includes('Download [')) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 150));
+      child.kill('SIGKILL');
+      await exited;
+      expect(out).to.not.include('installed');
+      expect(await besideTarget()).to.satisfy((names: string[]) => names.every((n) => n.startsWith('.tool.extract-')));
+      expect(await isFile(appCacheFile(uri))).to.equal(false);
+
+      server.route('/k.tgz', serve.bytes(big));
+      const result = await installer().install(d, target, { stripComponents: 1 });
+      expect(result.source).to.equal('download');
+      expect(await sha256File(path.join(target, 'blob'))).to.equal(await sha256File(blob));
     });
   });
 
