@@ -45,3 +45,29 @@ export async function isFile(p: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Remove temp siblings of `target` (`.<name>.<tag>-<pid>-<rand>`, see tempSibling) left by a
+ * process that no longer runs, e.g. a staging killed mid-extraction. Live processes' are kept.
+ */
+export async function removeDeadSiblings(target: string): Promise<void> {
+  const prefix = `.${path.basename(target)}.`;
+  const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
+  await Promise.all(
+    names.map(async (name) => {
+      const m = /^\.[^]*\.[a-z]+-(\d+)-[0-9a-f]{12}$/.exec(name);
+      if (!name.startsWith(prefix) || !m || processAlive(Number(m[1]))) return;
+      await removeQuietly(path.join(path.dirname(target), name));
+    }),
+  );
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

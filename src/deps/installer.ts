@@ -12,7 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
 import { extractStream, type ExtractOptions } from './extract.js';
-import { isFile, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
+import { isFile, removeDeadSiblings, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename } from './kind.js';
 import { HashingTee } from './tee.js';
 import type { BodyFetcher, DependencyInstaller, InstallResult, InstallSource } from './types.js';
@@ -135,6 +135,7 @@ export class Installer implements DependencyInstaller {
    */
   private async onePass(source: Readable, copies: Writable[], dep: Dependency, target: string, extract: ExtractOptions & { name: string }): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
     await fs.mkdir(path.dirname(target), { recursive: true });
+    await removeDeadSiblings(target);
     const tmp = tempSibling(target, 'extract');
     await fs.mkdir(tmp, { mode: 0o755 });
     const forward = new PassThrough({ highWaterMark: 1024 * 1024 });

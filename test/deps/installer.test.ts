@@ -289,6 +289,8 @@ describe('Installer', () => {
       const result = await installer().install(d, target, { stripComponents: 1 });
       expect(result.source).to.equal('download');
       expect(await sha256File(path.join(target, 'blob'))).to.equal(await sha256File(blob));
+      // The killed process's hidden extraction dir is gone too.
+      expect(await besideTarget()).to.deep.equal(['tool']);
     });
   });
 
