@@ -207,6 +207,10 @@ function guardBody(res: IncomingMessage, abort: (reason?: AttemptError) => void,
   const expected = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
   const reasonOf = (res as IncomingMessage & { abortReason?: () => AttemptError | undefined }).abortReason ?? (() => undefined);
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // The body may fail before the consumer attaches (a short body that ends while it is still
+  // creating its temp dir): the error stays in `body.errored` for the consumer's pipeline to
+  // report, instead of crashing the process as an unhandled 'error' event.
+  body.on('error', () => undefined);
   let received = 0;
   let ended = false;
   let idle: NodeJS.Timeout | undefined;
