@@ -84,6 +84,8 @@ export class Installer implements DependencyInstaller {
     await this.o.fetcher.fetchWith(dep.uri, async (body) => {
       // The temp file sits in the cache root, not in the entry dir, so a concurrent installer's
       // cleanup (which removes unused entry dirs) cannot delete it under us.
+      // A staging killed mid-download left its partial file here: drop it now, not in an hour.
+      await removeDeadSiblings(path.join(this.cacheRoot, key));
       const tmpFile = tempSibling(path.join(this.cacheRoot, key), 'download');
       try {
         const staged = await this.onePass(body.stream, [createWriteStream(tmpFile, { flags: 'wx', mode: 0o644 })], dep, targetDir, extract);

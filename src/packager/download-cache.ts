@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { BuildpackError, PackagerError } from '../errors.js';
+import { removeDeadSiblings } from '../deps/fsutil.js';
 import type { FetchOptions, Fetcher } from '../deps/types.js';
 import { redactUri } from '../log/redact.js';
 import { downloadCachePath } from './naming.js';
@@ -68,6 +69,8 @@ export async function ensureCached(req: CacheRequest, options: CacheOptions): Pr
     emit({ type: 'cache-entry-invalid', ...subject, expected: req.sha256, actual });
     await fs.rm(dest, { force: true });
   }
+  // A packaging killed mid-download left its partial temp file here: drop it before the retry.
+  await removeDeadSiblings(dest);
   emit({ type: 'download-start', ...subject });
   const fetcher = options.createFetcher({
     onProgress: (received, total) => emit({ type: 'download-progress', ...subject, received, total }),
