@@ -1,0 +1,68 @@
+// bin/supply's Node bootstrap on a stack without node (issue 6, crashes): the shim killed with
+// SIGKILL while it downloads the runtime, then a normal staging with the same cache must succeed
+// and the cache must hold the verified runtime only, not the killed runs' partial downloads.
+
+import { expect } from 'chai';
+import { type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { makeNoNodePath } from '../test/helpers/no-node-path.js';
+import { serve, TestServer } from '../test/helpers/http-server.js';
+import { sha256, tgzBuffer } from '../test/helpers/archives.js';
+import { agentManifest, agentTgz, makeBuildpack, processesGone, runSupply, stagingDirs, tempRoot, verifyInstalled } from './helpers/staging.js';
+
+const KILLS = 3;
+
+describe('reliability: bin/supply node bootstrap killed mid-download', () => {
+  let root: { dir: string; remove: () => Promise<void> };
+  let server: TestServer;
+  let stackPath: string;
+
+  beforeEach(async () => {
+    root = await tempRoot();
+    server = await TestServer.start();
+    stackPath = await makeNoNodePath();
+  });
+  afterEach(async () => {
+    await server.close();
+    await root.remove();
+    await fs.rm(stackPath, { recursive: true, force: true });
+  });
+
+  // KNOWN BUG (reported, not fixed here: bin/supply is outside src/): a SIGKILL during the runtime
+  // download leaves `<cache>/sidecar-buildpack/node/.tmp.<pid>/` (the partial tarball) behind, and
+  // the shim's cleanup glob (`"$runtimes"/*`) never matches dot-names, so each killed staging
+  // leaks one partial runtime into the app cache for good. Run with RELIABILITY_KNOWN_BUGS=1.
+  const known = process.env.RELIABILITY_KNOWN_BUGS ? it : it.skip;
+  known('KNOWN BUG: a normal staging after the kills succeeds and the cache holds only the verified runtime', async () => {
+    const runtime = await tgzBuffer({ 'bin/node': `#!/bin/sh\nexec ${process.execPath} "$@"\n`, 'lib/blob': randomBytes(1024 * 1024) });
+    const dep = await agentTgz();
+    server.route('/agent.tgz', serve.bytes(dep.body));
+    let sent = 0;
+    const slow = serve.drip(runtime, { chunkSize: 16 * 1024, intervalMs: 10 });
+    server.route('/node.tgz', (req, res, n) => {
+      sent = 0;
+      const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+      (res as unknown as { write: (c: Buffer) => boolean }).write = (c: Buffer) => ((sent += c.length), write(c));
+      slow(req, res, n);
+    });
+    const nodeEntry = `- name: node\n  version: 22.1.0\n  uri: ${server.url('/node.tgz')}\n  sha256: ${sha256(runtime)}\n  cf_stacks: [cflinuxfs4]\nsidecars:\n`;
+    const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }).replace('sidecars:\n', nodeEntry));
+    const cache = path.join(root.dir, 'cache');
+    await fs.mkdir(cache);
+    for (let i = 0; i < KILLS; i++) {
+      let child: ChildProcess | undefined;
+      const poll = setInterval(() => sent >= 256 * 1024 && child?.kill('SIGKILL'), 5);
+      const killed = await runSupply(bp, await stagingDirs(root.dir, cache), { env: { PATH: stackPath }, onSpawn: (c) => (child = c) });
+      clearInterval(poll);
+      expect(killed.signal, killed.stdout + killed.stderr).to.equal('SIGKILL');
+      await processesGone(killed.marker); // the orphaned curl finishes or fails on its own
+    }
+    const dirs = await stagingDirs(root.dir, cache);
+    const run = await runSupply(bp, dirs, { env: { PATH: stackPath } });
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(await verifyInstalled(dirs.deps, dep.files)).to.deep.equal([]);
+    expect((await fs.readdir(path.join(cache, 'sidecar-buildpack', 'node'))).sort(), 'partial runtimes left in the app cache').to.deep.equal([sha256(runtime)]);
+  });
+});
