@@ -153,6 +153,16 @@ describe('reliability: hostile servers', () => {
         }
       });
 
+      it('a password holding a raw @ (user:p@ss@host): no part of it printed', async () => {
+        // Regression: redaction stopped at the first `@`, leaving the password's tail in the log.
+        server.route(PATHNAME, serve.basicAuth('deploy', 'p@ss-Tail9x', serve.status(403)));
+        const { run, dirs } = await stage(`http://deploy:p@ss-Tail9x@127.0.0.1:${server.port}${PATHNAME}`);
+        await expectCleanFailure(run, dirs, /could not download http:\/\/-redacted-:-redacted-@127\.0\.0\.1:\d+\/agent-1\.0\.0\.tgz: HTTP 403/);
+        expect(run.stdout).to.match(/Download \[http:\/\/-redacted-:-redacted-@127\.0\.0\.1:/);
+        expect(run.stdout + run.stderr).not.to.include('Tail9x');
+        expect(server.count(PATHNAME)).to.equal(1);
+      });
+
       it('user:pass@ in the URI: never printed, on success or failure, nor written to the deps dir', async () => {
         const secret = 'hunter2-XyZ';
         server.route(PATHNAME, serve.basicAuth('deploy', secret, serve.bytes(dep.body)));

@@ -10,6 +10,7 @@ import { DependencyNotFoundError, ManifestError, OverrideError } from '../src/er
 import { applyOverrides } from '../src/manifest/overrides.js';
 import type { SidecarSpec } from '../src/manifest/types.js';
 import { renderEnvScript } from '../src/sidecar/render.js';
+import { redactText, redactUri } from '../src/log/redact.js';
 import { parseManifest } from '../src/manifest/parse.js';
 import { findMatchingVersion, findMatchingVersions } from '../src/manifest/versions.js';
 import { seedFor } from './helpers/staging.js';
@@ -256,6 +257,33 @@ sidecars:
           }
         }),
         { seed, numRuns: Math.ceil(RUNS / 10) },
+      );
+    });
+  });
+  describe('credential redaction', () => {
+    // Characters a URL parser accepts raw in a password (`@` and `:` included: it splits at the last `@`).
+    const raw = fc.string({ minLength: 1, maxLength: 16, unit: fc.constantFrom(...'abcXYZ0189@:!$&()*+,;=._~-'.split('')) });
+    it('leaves no part of a password in a redacted URI or text', () => {
+      const seed = seedFor('redaction');
+      fc.assert(
+        fc.property(raw, fc.string({ maxLength: 12 }), fc.constantFrom('/x.tgz', '?a=b@c', '#f', '', ':8080/p'), (tail, user, rest) => {
+          const password = `Pw7${tail}`;
+          const href = `https://${encodeURIComponent(user)}:${password}@127.0.0.1${rest}`;
+          let url: URL;
+          try {
+            url = new URL(href);
+          } catch {
+            return; // not a URI a manifest could hold
+          }
+          expect(decodeURIComponent(url.password)).to.equal(password);
+          const shown = [redactUri(href), redactText(`could not download ${href}: HTTP 500`)];
+          for (const s of shown) {
+            expect(s).to.include('-redacted-:-redacted-@127.0.0.1');
+            expect(s, s).not.to.include(`Pw7${tail.slice(0, 1)}`);
+            if (tail.length > 3) expect(s, s).not.to.include(tail);
+          }
+        }),
+        { seed, numRuns: RUNS },
       );
     });
   });
