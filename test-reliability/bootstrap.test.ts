@@ -1,4 +1,4 @@
-// bin/supply's Node bootstrap on a stack without node (issue 6, crashes): the shim killed with
+// bin/supply's Node bootstrap on a stack without node (issue 6): the shim killed with
 // SIGKILL while it downloads the runtime, then a normal staging with the same cache must succeed
 // and the cache must hold the verified runtime only, not the killed runs' partial downloads.
 
@@ -14,7 +14,7 @@ import { agentManifest, agentTgz, makeBuildpack, processesGone, runSupply, stagi
 
 const KILLS = 3;
 
-describe('reliability: bin/supply node bootstrap killed mid-download', () => {
+describe('reliability: bin/supply node bootstrap on a stack without node', () => {
   let root: { dir: string; remove: () => Promise<void> };
   let server: TestServer;
   let stackPath: string;
@@ -64,5 +64,18 @@ describe('reliability: bin/supply node bootstrap killed mid-download', () => {
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(await verifyInstalled(dirs.deps, dep.files)).to.deep.equal([]);
     expect((await fs.readdir(path.join(cache, 'sidecar-buildpack', 'node'))).sort(), 'partial runtimes left in the app cache').to.deep.equal([sha256(runtime)]);
+  });
+  // KNOWN BUG (reported, not fixed here: bin/supply is outside src/): the shim's own redact()
+  // (sed `[^/@]*@`) stops at the first `@`, so a runtime URI whose password holds a raw `@`
+  // prints the password's tail in `Download [...]` and in its error. Run with RELIABILITY_KNOWN_BUGS=1.
+  known('KNOWN BUG: the runtime URI of a password with a raw @ is printed with no part of it', async () => {
+    const dep = await agentTgz();
+    const nodeEntry = `- name: node\n  version: 22.1.0\n  uri: http://deploy:p@ss-Tail9x@127.0.0.1:${server.port}/node.tgz\n  sha256: ${'c'.repeat(64)}\n  cf_stacks: [cflinuxfs4]\nsidecars:\n`;
+    const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }).replace('sidecars:\n', nodeEntry));
+    const run = await runSupply(bp, await stagingDirs(root.dir), { env: { PATH: stackPath } });
+    expect(run.code, run.stdout).to.equal(1);
+    expect(run.stdout, run.stdout).not.to.include('Tail9x');
+    expect(run.stdout).to.include('Download [http://-redacted-:-redacted-@127.0.0.1:');
+    expect(run.stdout + run.stderr).not.to.include('Tail9x');
   });
 });
