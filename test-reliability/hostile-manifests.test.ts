@@ -114,6 +114,41 @@ describe('reliability: hostile manifests and env', () => {
     });
   });
 
+  describe('file: URIs', () => {
+    it('a regular file is installed', async () => {
+      const file = path.join(root.dir, 'agent.tgz');
+      await fs.writeFile(file, dep.body);
+      const { run, dirs } = await stage(agentManifest({ uri: `file://${file}`, sha256: dep.sha256 }));
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(await fs.stat(path.join(dirs.deps, '0', 'agent', 'bin', 'agent')).then((s) => s.isFile())).to.equal(true);
+    });
+
+    context('failure cases', () => {
+      // Regression: file: URIs were opened whatever they named, so a device streamed without end
+      // (filling the disk) and a fifo blocked staging for ever. The guard kill turns a hang into a failure.
+      const special: Array<[string, () => Promise<string>]> = [
+        ['a fifo nobody writes', async () => {
+          const fifo = path.join(root.dir, 'agent.fifo');
+          expect(spawnSync('mkfifo', [fifo]).status).to.equal(0);
+          return fifo;
+        }],
+        ['/dev/zero', async () => '/dev/zero'],
+        ['a directory', async () => root.dir],
+      ];
+      for (const [title, make] of special) {
+        it(`${title}: refused as not a regular file`, async () => {
+          const target = await make();
+          const bp = path.join(root.dir, 'bp');
+          await makeBuildpack(bp, agentManifest({ uri: `file://${target}`, sha256: HEX }));
+          const dirs = await stagingDirs(root.dir);
+          const run = await runSupply(bp, dirs, { killAfterMs: 60_000 });
+          expect(run.signal, 'staging hung').to.equal(null);
+          await expectRejected(run, dirs, `could not download file://${target}: cannot read ${target}: not a regular file`);
+        });
+      }
+    });
+  });
+
   describe('app developer overrides', () => {
     context('failure cases', () => {
       const invalid: Array<[string, string, string]> = [

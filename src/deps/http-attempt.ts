@@ -100,11 +100,16 @@ function retryAfter(value: string | undefined): number | undefined {
 async function openFile(url: URL): Promise<FetchedBody> {
   const file = fileURLToPath(url);
   let size: number;
+  let regular: boolean;
   try {
-    size = (await fs.stat(file)).size;
+    const st = await fs.stat(file);
+    ({ size } = st);
+    regular = st.isFile();
   } catch (e) {
     throw new AttemptError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, false);
   }
+  // A device or a fifo (file:///dev/zero, a pipe nobody writes) would stream forever or block.
+  if (!regular) throw new AttemptError(`cannot read ${file}: not a regular file`, false);
   return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size };
 }
 
