@@ -1,7 +1,6 @@
-// bin/supply's Node bootstrap on a stack without node (issue 6): the shim killed with
-// SIGKILL while it downloads the runtime, then a normal staging with the same cache must succeed
-// and the cache must hold the verified runtime only, not the killed runs' partial downloads.
-
+// bin/supply's Node bootstrap on a stack without node (issue 6): the shim killed with SIGKILL
+// while it downloads the runtime, then a normal staging with the same cache, which must leave only
+// the verified runtime in the cache; and the shim's own redaction of the runtime URI.
 import { expect } from 'chai';
 import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
