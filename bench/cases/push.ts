@@ -105,7 +105,7 @@ export async function pushCase(ctx: BenchContext): Promise<CaseResult> {
     },
   };
 
-  const samples = await sample(push, direct, ctx.runs);
+  const samples = await sample(push, direct, ctx.fastRuns);
   return ratioResult(key, 2, samples, {
     baseline_command: 'node server.js & fixtures/config-server/bin/config-server & poll GET /config',
     polling_interval_ms: 5,

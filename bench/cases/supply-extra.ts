@@ -106,7 +106,7 @@ export async function bootstrapCase(ctx: BenchContext, archive: GeneratedArchive
     await freshDir(base.deps);
     const first = await timeRun(path.join(bp, 'bin', 'supply'), [base.build, base.cache, base.deps, '0'], { env: withoutNode.env });
     if (!first.stdout.includes('Installing node')) throw new Error(`the runtime was not installed on the first run:\n${first.stdout}`);
-    const samples = await sample(supplyTrial(withoutNode, 'Using cached payload 1.0.0'), supplyTrial(withNode, 'Using cached payload 1.0.0'), ctx.runs);
+    const samples = await sample(supplyTrial(withoutNode, 'Using cached payload 1.0.0'), supplyTrial(withNode, 'Using cached payload 1.0.0'), ctx.fastRuns);
     const runtimeRequests = ctx.server.requests.get(runtimePath) ?? 0;
     const diff = samples.figureMedian - samples.baselineMedian;
     return {

@@ -108,7 +108,7 @@ export async function appCacheCase(ctx: BenchContext, archive: GeneratedArchive,
   const dest = path.join(ctx.work, key, 'baseline');
   const baseline: Trial =
     baselineKind === 'node' ? { run: async () => (await timeRun('node', ['-e', '0'], { env: ctx.env })).ms } : shellTrial(TWO_PASS, [cached, dest], dest, ctx.env);
-  const samples = await sample(supplyTrial(s, 'Using cached payload 1.0.0'), baseline, ctx.runs);
+  const samples = await sample(supplyTrial(s, 'Using cached payload 1.0.0'), baseline, baselineKind === 'node' ? ctx.fastRuns : ctx.runs);
   return ratioResult(key, baselineKind === 'node' ? 3 : 1.0, samples, {
     input_bytes: archive.bytes,
     baseline_command: baselineKind === 'node' ? 'node -e 0' : TWO_PASS,

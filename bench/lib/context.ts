@@ -29,6 +29,8 @@ export interface BenchContext {
   server: FileServer;
   /** Timed runs per figure (after one warm-up). */
   runs: number;
+  /** Timed runs of the sub-second figures (small dependency, bootstrap, push): more samples, cheaply. */
+  fastRuns: number;
   sizes: Sizes;
   /** Environment of every child: this process's, without proxy settings (all traffic is local). */
   env: NodeJS.ProcessEnv;

@@ -38,14 +38,15 @@ function formatTarget(r: CaseResult): string {
 }
 
 /** The human table (plain text, aligned columns). */
-export function renderTable(results: CaseResult[], m: Machine, runs: number, quick: boolean): string {
+export function renderTable(results: CaseResult[], m: Machine, runs: number, quick: boolean, fastRuns = runs): string {
   const head = ['key', 'figure', 'baseline', 'value', 'target', ''];
   const rows = results.map((r) => [r.key, r.figure, r.baseline, formatValue(r), formatTarget(r), met(r) ? '✓' : '✗']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [
     `machine: ${m.cores} cores (${m.cpu}), ${m.memory_mib} MiB, node ${m.node}, ${m.platform}`,
-    `medians of ${runs} runs after one warm-up${quick ? ' (--quick: smaller inputs)' : ''}; baselines measured in the same run`,
+    `medians of ${runs} runs (${fastRuns} for sub-second figures) after one warm-up${quick ? ' (--quick: smaller inputs)' : ''}; baselines measured in the same run, interleaved`,
+    `load average (1 min) now: ${os.loadavg()[0].toFixed(2)} — figures taken while other work ran on this machine are noisy (see raw.*.load_avg_1m)`,
     '',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
@@ -56,7 +57,7 @@ export function renderTable(results: CaseResult[], m: Machine, runs: number, qui
 }
 
 /** results.json: `{ <key>: value, ..., targets, met, raw: { <key>: {...} }, machine, runs, quick, date }`. */
-export function resultsJson(results: CaseResult[], m: Machine, runs: number, quick: boolean): Record<string, unknown> {
+export function resultsJson(results: CaseResult[], m: Machine, runs: number, quick: boolean, fastRuns = runs): Record<string, unknown> {
   const json: Record<string, unknown> = {};
   for (const r of results) json[r.key] = r.value;
   json.targets = Object.fromEntries(results.map((r) => [r.key, r.target]));
@@ -64,6 +65,7 @@ export function resultsJson(results: CaseResult[], m: Machine, runs: number, qui
   json.raw = Object.fromEntries(results.map((r) => [r.key, r.error ? { ...r.raw, error: r.error } : r.raw]));
   json.machine = m;
   json.runs = runs;
+  json.fast_runs = fastRuns;
   json.quick = quick;
   json.date = new Date().toISOString();
   return json;

@@ -1,0 +1,169 @@
+// The benchmark's own parts: statistics, timing of child processes, generated inputs, the file
+// server, the child environment and the report. Run with `npx mocha bench/test/*.test.ts`.
+
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { childEnv, type CaseResult } from '../lib/context.js';
+import { makeRandomTgz, makeRuntimeTgz, sha256File } from '../lib/inputs.js';
+import { median, sample, timeRun } from '../lib/measure.js';
+import { machine, met, renderTable, resultsJson } from '../lib/report.js';
+import { startFileServer } from '../lib/server.js';
+
+function get(url: string): Promise<{ status: number; body: Buffer; length?: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: res.headers['content-length'] }));
+    }).on('error', reject);
+  });
+}
+
+describe('bench lib', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-test-'));
+  });
+  after(async () => {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  describe('#median', () => {
+    it('takes the middle value of an odd count and the mean of the two middle values of an even count', () => {
+      expect(median([5, 1, 3])).to.equal(3);
+      expect(median([4, 1, 3, 2])).to.equal(2.5);
+    });
+    context('failure cases', () => {
+      it('refuses an empty list', () => {
+        expect(() => median([])).to.throw(RangeError);
+      });
+    });
+  });
+
+  describe('#timeRun', () => {
+    it('times a child and collects its output', async () => {
+      const r = await timeRun('sh', ['-c', 'echo out; echo err >&2; sleep 0.05']);
+      expect(r.stdout).to.equal('out\n');
+      expect(r.stderr).to.equal('err\n');
+      expect(r.ms).to.be.greaterThan(0);
+    });
+    context('failure cases', () => {
+      it('rejects with the output when the child exits non-zero', async () => {
+        const e = await timeRun('sh', ['-c', 'echo why; exit 3']).catch((x: Error) => x);
+        expect((e as Error).message).to.contain('exited 3').and.contain('why');
+      });
+      it('kills a hung child after the timeout and says so', async () => {
+        const e = await timeRun('sleep', ['30'], { timeoutMs: 100 }).catch((x: Error) => x);
+        expect((e as Error).message).to.contain('hung: killed');
+      });
+    });
+  });
+
+  describe('#sample', () => {
+    it('warms each side up once, then runs both `runs` times, each after its own prepare', async () => {
+      const calls: string[] = [];
+      const trial = (name: string) => ({
+        prepare: async () => void calls.push(`${name}:prepare`),
+        run: async () => (calls.push(name), name === 'f' ? 2 : 1),
+      });
+      const s = await sample(trial('f'), trial('b'), 3);
+      expect(s.figure).to.deep.equal([2, 2, 2]);
+      expect(s.baseline).to.deep.equal([1, 1, 1]);
+      expect(calls.filter((c) => c === 'f')).to.have.length(4);
+      expect(calls.filter((c) => c === 'b:prepare')).to.have.length(4);
+      expect(calls.slice(0, 4)).to.deep.equal(['f:prepare', 'f', 'b:prepare', 'b']);
+    });
+  });
+
+  describe('#makeRandomTgz', () => {
+    it('makes an incompressible .tgz holding bin/payload and about the requested bytes of data', async () => {
+      const a = await makeRandomTgz(path.join(tmp, 'p.tgz'), 3 * 1024 * 1024 + 5);
+      expect(a.bytes).to.be.within(3 * 1024 * 1024, 3 * 1024 * 1024 + 64 * 1024);
+      expect(a.sha256).to.equal(createHash('sha256').update(await fs.readFile(a.file)).digest('hex'));
+      const list = spawnSync('tar', ['-tzvf', a.file]).stdout.toString();
+      expect(list).to.match(/^-rwxr-xr-x .* bin\/payload$/m);
+      expect(list).to.match(/ 3145733 .* data\/part-0$/m);
+      expect(await fs.access(`${a.file}.src`).then(() => 'exists', () => 'gone')).to.equal('gone');
+    });
+    it('makes different data each time', async () => {
+      const a = await makeRandomTgz(path.join(tmp, 'a.tgz'), 4096);
+      const b = await makeRandomTgz(path.join(tmp, 'b.tgz'), 4096);
+      expect(a.sha256).not.to.equal(b.sha256);
+    });
+  });
+
+  describe('#makeRuntimeTgz', () => {
+    it('makes a runtime whose bin/node runs the given node', async () => {
+      const a = await makeRuntimeTgz(path.join(tmp, 'rt.tgz'), process.execPath);
+      const dir = path.join(tmp, 'rt');
+      await fs.mkdir(dir);
+      spawnSync('tar', ['-xzf', a.file, '-C', dir]);
+      const r = spawnSync(path.join(dir, 'bin', 'node'), ['-p', 'process.version']);
+      expect(r.stdout.toString().trim()).to.equal(process.version);
+    });
+  });
+
+  describe('#startFileServer', () => {
+    it('serves added files with their length and counts requests', async () => {
+      const file = path.join(tmp, 'served.bin');
+      await fs.writeFile(file, 'hello');
+      const server = await startFileServer();
+      try {
+        const url = server.add('/x/served.bin', file);
+        const r = await get(url);
+        expect(r.status).to.equal(200);
+        expect(r.body.toString()).to.equal('hello');
+        expect(r.length).to.equal('5');
+        expect(server.requests.get('/x/served.bin')).to.equal(1);
+        expect(await sha256File(file)).to.equal(createHash('sha256').update('hello').digest('hex'));
+      } finally {
+        await server.close();
+      }
+    });
+    context('failure cases', () => {
+      it('answers 404 for a path it does not serve', async () => {
+        const server = await startFileServer();
+        try {
+          expect((await get(`${server.base}/nope`)).status).to.equal(404);
+        } finally {
+          await server.close();
+        }
+      });
+    });
+  });
+
+  describe('#childEnv', () => {
+    it('drops proxy settings in any case and BP_DEBUG, keeping the rest', () => {
+      const env = childEnv({ PATH: '/bin', HTTP_PROXY: 'x', https_proxy: 'y', NO_PROXY: 'z', all_proxy: 'w', BP_DEBUG: '1' });
+      expect(env).to.deep.equal({ PATH: '/bin' });
+    });
+  });
+
+  describe('report', () => {
+    const ok: CaseResult = { key: 'a_ratio', value: 0.9, unit: 'ratio', target: 1, figure: '0.9 s', baseline: '1.0 s', raw: { x: 1 } };
+    const miss: CaseResult = { key: 'b_ms', value: 60, unit: 'ms', target: 50, figure: '1 s', baseline: '1 s', raw: {} };
+    const failed: CaseResult = { key: 'c_ratio', value: null, unit: 'ratio', target: 2, figure: '—', baseline: '—', raw: {}, error: 'boom' };
+
+    it('marks each figure against its upper-bound target', () => {
+      expect([ok, miss, failed].map(met)).to.deep.equal([true, false, false]);
+      const table = renderTable([ok, miss, failed], machine(), 5, false);
+      expect(table).to.match(/a_ratio\s+0\.9 s\s+1\.0 s\s+0\.90\s+≤ 1\s+✓/);
+      expect(table).to.match(/b_ms\s+.*60\.0 ms\s+≤ 50 ms\s+✗/);
+      expect(table).to.match(/c_ratio\s+.*error.*✗/);
+      expect(table).to.contain('c_ratio: boom').and.contain('cores');
+    });
+    it('writes the keys at the top level, with targets, raw medians and the machine', () => {
+      const json = resultsJson([ok, failed], machine(), 5, true);
+      expect(json.a_ratio).to.equal(0.9);
+      expect(json.c_ratio).to.equal(null);
+      expect(json.raw).to.deep.equal({ a_ratio: { x: 1 }, c_ratio: { error: 'boom' } });
+      expect(json.quick).to.equal(true);
+      expect((json.machine as { node: string }).node).to.equal(process.version);
+    });
+  });
+});
