@@ -29,12 +29,9 @@ describe('reliability: bin/supply node bootstrap on a stack without node', () =>
     await fs.rm(stackPath, { recursive: true, force: true });
   });
 
-  // KNOWN BUG (reported, not fixed here: bin/supply is outside src/): a SIGKILL during the runtime
-  // download leaves `<cache>/sidecar-buildpack/node/.tmp.<pid>/` (the partial tarball) behind, and
-  // the shim's cleanup glob (`"$runtimes"/*`) never matches dot-names, so each killed staging
-  // leaks one partial runtime into the app cache for good. Run with RELIABILITY_KNOWN_BUGS=1.
-  const known = process.env.RELIABILITY_KNOWN_BUGS ? it : it.skip;
-  known('KNOWN BUG: a normal staging after the kills succeeds and the cache holds only the verified runtime', async () => {
+  // Regression: a SIGKILL during the runtime download leaves `<cache>/sidecar-buildpack/node/.tmp.<pid>/`;
+  // the next staging must drop it (its pid is gone), not keep it for good.
+  it('a normal staging after the kills succeeds and the cache holds only the verified runtime', async () => {
     const runtime = await tgzBuffer({ 'bin/node': `#!/bin/sh\nexec ${process.execPath} "$@"\n`, 'lib/blob': randomBytes(1024 * 1024) });
     const dep = await agentTgz();
     server.route('/agent.tgz', serve.bytes(dep.body));
@@ -64,10 +61,8 @@ describe('reliability: bin/supply node bootstrap on a stack without node', () =>
     expect(await verifyInstalled(dirs.deps, dep.files)).to.deep.equal([]);
     expect((await fs.readdir(path.join(cache, 'sidecar-buildpack', 'node'))).sort(), 'partial runtimes left in the app cache').to.deep.equal([sha256(runtime)]);
   });
-  // KNOWN BUG (reported, not fixed here: bin/supply is outside src/): the shim's own redact()
-  // (sed `[^/@]*@`) stops at the first `@`, so a runtime URI whose password holds a raw `@`
-  // prints the password's tail in `Download [...]` and in its error. Run with RELIABILITY_KNOWN_BUGS=1.
-  known('KNOWN BUG: the runtime URI of a password with a raw @ is printed with no part of it', async () => {
+  // Regression: the shim's redact() once stopped at the first `@`, printing a password's tail.
+  it('the runtime URI of a password with a raw @ is printed with no part of it', async () => {
     const dep = await agentTgz();
     const nodeEntry = `- name: node\n  version: 22.1.0\n  uri: http://deploy:p@ss-Tail9x@127.0.0.1:${server.port}/node.tgz\n  sha256: ${'c'.repeat(64)}\n  cf_stacks: [cflinuxfs4]\nsidecars:\n`;
     const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }).replace('sidecars:\n', nodeEntry));
