@@ -61,7 +61,9 @@ export function renderSidecar(spec: SidecarSpec, idx: string): RenderedSidecar {
   const { file, rest } = splitCommand(spec.command);
   const dir = sidecarScriptDir(spec.name);
   const parts = [depsPath(idx, `${dir}/run`), depsPath(idx, `${spec.dependency}/${file}`)];
-  if (rest) parts.push(rest);
+  // the words after the path are data too: split on white space, each quoted (use `args:` for
+  // an argument that holds spaces), so nothing in the manifest's command ever runs as shell
+  for (const word of rest.split(/\s+/).filter(Boolean)) parts.push(shQuote(word));
   for (const arg of spec.args) parts.push(shQuote(arg));
 
   const depDir = depsPath(idx, spec.dependency);

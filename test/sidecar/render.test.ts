@@ -66,6 +66,15 @@ describe('sidecar rendering', () => {
       );
     });
 
+    it('treats the words after the command path as data, never as shell', async () => {
+      const command = await materialize(spec({ command: 'bin/config-server --a ; touch /tmp/pwned-sidecar-cmd $(id) `id` &&' }));
+      expect(launch(command)).to.equal(['--a', ';', 'touch', '/tmp/pwned-sidecar-cmd', '$(id)', '`id`', '&&'].map((a) => `ARG[${a}]`).join('\n') + '\nENV[]\n');
+      await fs.access('/tmp/pwned-sidecar-cmd').then(
+        () => expect.fail('a word of the command was executed'),
+        () => undefined,
+      );
+    });
+
     for (const value of HOSTILE) {
       it(`gives the sidecar its env default as inert data: ${JSON.stringify(value)}`, async () => {
         const command = await materialize(spec({ env: { MY_VAR: { kind: 'literal', value } } }));
