@@ -46,6 +46,7 @@ export function renderTable(results: CaseResult[], m: Machine, runs: number, qui
   const out = [
     `machine: ${m.cores} cores (${m.cpu}), ${m.memory_mib} MiB, node ${m.node}, ${m.platform}`,
     `medians of ${runs} runs (${fastRuns} for sub-second figures) after one warm-up${quick ? ' (--quick: smaller inputs)' : ''}; baselines measured in the same run, interleaved`,
+    ...(quick ? ['--quick: the supply ratios of its 8 MiB inputs are dominated by start-up time; only a full run compares with the targets'] : []),
     `load average (1 min) now: ${os.loadavg()[0].toFixed(2)} — figures taken while other work ran on this machine are noisy (see raw.*.load_avg_1m)`,
     '',
     line(head),
