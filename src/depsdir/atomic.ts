@@ -18,8 +18,9 @@ export async function writeFileAtomic(target: string, contents: string | Uint8Ar
   try {
     const handle = await fs.open(tmp, 'wx', mode);
     try {
+      // no fsync: the rename already guards against a killed staging, and a staging that loses
+      // power is redone whole by the platform
       await handle.writeFile(contents);
-      await handle.sync();
     } finally {
       await handle.close();
     }

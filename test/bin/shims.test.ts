@@ -132,6 +132,16 @@ describe('entry point shims', () => {
         expect(requests).to.have.length(1);
       });
 
+      it('treats a node older than 18 on PATH as no node', async () => {
+        const old = await fs.mkdtemp(path.join(tmp, 'old-node-'));
+        await fs.writeFile(path.join(old, 'node'), '#!/bin/sh\necho v16.20.2\n', { mode: 0o755 });
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+        const r = await run(path.join(bp, 'bin', 'supply'), await dirs(), { PATH: `${old}:${stackPath}`, CF_STACK: 'cflinuxfs4' });
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.contain('-----> Installing node 22.1.0');
+        expect(r.stdout).to.match(/runtime=yes\n$/);
+      });
+
       it('takes the runtime from a cached buildpack file without any network', async () => {
         const file = 'dependencies/0123/node.tgz';
         const bp = await buildpack(nodeManifest('http://127.0.0.1:1/node.tgz', runtimeSha, `  file: ${file}\n`), { [file]: runtimeTgz });

@@ -207,6 +207,8 @@ export class InstanceRunner {
   private async healthLoop(gen: number): Promise<void> {
     const timeout = this.o.healthCheckTimeoutMs ?? 60000;
     const deadline = Date.now() + timeout;
+    // poll fast at first (apps usually listen within a few hundred ms), then back off
+    let interval = Math.min(5, this.o.healthCheckIntervalMs ?? 100);
     while (gen === this.generation && this.state === 'starting') {
       if (await portAnswers(this.o.port, 500)) {
         if (gen !== this.generation || this.state !== 'starting') return;
@@ -223,7 +225,8 @@ export class InstanceRunner {
         void this.crash(gen, why);
         return;
       }
-      await sleep(this.o.healthCheckIntervalMs ?? 100);
+      await sleep(interval);
+      interval = Math.min(interval * 2, this.o.healthCheckIntervalMs ?? 100);
     }
   }
 
