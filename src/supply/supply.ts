@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import * as m from '../manifest/index.js';
 import type { Manifest } from '../manifest/types.js';
 import { renderSidecar } from '../sidecar/render.js';
+import { checkBuildpackVersion, storeBuildpackMetadata } from './metadata.js';
 
 /** The staging arguments and environment of one `bin/supply` run. */
 export interface SupplyContext {
@@ -46,6 +47,8 @@ function titleCase(s: string): string {
 export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<SupplyResult> {
   const { manifest, logger } = deps;
   logger.beginStep(`${titleCase(manifest.language)} Buildpack version ${deps.buildpackVersion}`);
+  const changed = await checkBuildpackVersion(ctx.cacheDir, manifest.language, deps.buildpackVersion);
+  if (changed) logger.warning(changed);
   for (const w of m.stackWarnings(ctx.stack)) logger.warning(w);
   m.checkStackSupport(manifest, ctx.stack);
 
@@ -79,5 +82,6 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   await writer.writeLaunch(processes);
   await writer.writeConfig({ name: manifest.language, version: deps.buildpackVersion });
   await deps.installer.cleanupAppCache();
+  await storeBuildpackMetadata(ctx.cacheDir, manifest.language, deps.buildpackVersion);
   return result;
 }

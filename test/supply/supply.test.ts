@@ -58,7 +58,7 @@ sidecars:
 ${extra}`;
   }
 
-  async function stage(text: string, env: Record<string, string> = {}, dirs?: { cache: string }) {
+  async function stage(text: string, env: Record<string, string> = {}, dirs?: { cache: string }, buildpackVersion = '1.2.3') {
     const root = await tmpDir();
     const ctx: SupplyContext = {
       buildDir: path.join(root, 'build'),
@@ -73,7 +73,7 @@ ${extra}`;
     const sink = new MemorySink();
     const logger = new StagingLogger(sink);
     const installer = new Installer({ buildpackDir: root, cacheDir: ctx.cacheDir, logger, fetcher: new HttpFetcher({ attempts: 1 }) });
-    const run = () => supply(ctx, { manifest: parseManifest(text, 'manifest.yml'), buildpackVersion: '1.2.3', installer, logger });
+    const run = () => supply(ctx, { manifest: parseManifest(text, 'manifest.yml'), buildpackVersion, installer, logger });
     return { ctx, sink, run, root };
   }
 
@@ -116,6 +116,17 @@ ${extra}`;
       await second.run();
       expect(server.count('/cs-0.1.0.tgz')).to.equal(before);
       expect(stripAnsi(second.sink.text())).to.contain('       Using cached config-server 0.1.0\n');
+    });
+
+    it('warns when the app was last staged by another version of the buildpack', async () => {
+      const first = await stage(manifestText());
+      await first.run();
+      const same = await stage(manifestText(), {}, { cache: first.ctx.cacheDir });
+      await same.run();
+      expect(stripAnsi(same.sink.text())).not.to.contain('buildpack version changed');
+      const newer = await stage(manifestText(), {}, { cache: first.ctx.cacheDir }, '1.3.0');
+      await newer.run();
+      expect(stripAnsi(newer.sink.text())).to.contain('**WARNING** buildpack version changed from 1.2.3 to 1.3.0\n');
     });
 
     it('honours CONFIG_SERVER_VERSION and CONFIG_SERVER_MEMORY', async () => {

@@ -1,0 +1,37 @@
+// libbuildpack's BUILDPACK_METADATA in the app cache: which buildpack (language, VERSION) staged
+// this app last, so a changed buildpack version is called out in the staging log.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { writeFileAtomic } from '../depsdir/atomic.js';
+
+const FILE = 'BUILDPACK_METADATA';
+
+/**
+ * The warning to print when the app was last staged by another version of this buildpack
+ * (`buildpack version changed from <old> to <new>`); nothing for another language, the same
+ * version, or no metadata at all.
+ */
+export async function checkBuildpackVersion(cacheDir: string, language: string, version: string): Promise<string | undefined> {
+  const text = await fs.readFile(path.join(cacheDir, FILE), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return undefined; // a damaged cache file is overwritten at the end of this staging
+  }
+  const old = (doc ?? {}) as { language?: unknown; version?: unknown };
+  if (String(old.language ?? '') !== language || old.version === undefined) return undefined;
+  const oldVersion = String(old.version);
+  return oldVersion !== version ? `buildpack version changed from ${oldVersion} to ${version}` : undefined;
+}
+
+/** Record this staging's language and version; only into an existing cache dir, and only with a VERSION. */
+export async function storeBuildpackMetadata(cacheDir: string, language: string, version: string): Promise<void> {
+  if (!version) return;
+  const exists = await fs.stat(cacheDir).then((s) => s.isDirectory(), () => false);
+  if (!exists) return;
+  await writeFileAtomic(path.join(cacheDir, FILE), stringify({ language, version }));
+}
