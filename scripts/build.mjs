@@ -12,6 +12,7 @@ const check = process.argv.includes('--check');
 const entries = [
   { src: 'src/bin/supply.ts', out: 'dist/supply.cjs', shebang: false },
   { src: 'src/bin/cli.ts', out: 'dist/cli.cjs', shebang: true },
+  { src: 'src/index.ts', out: 'dist/index.cjs', shebang: false },
 ];
 
 let stale = 0;
