@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { SidecarEnvValue } from '../../src/manifest/types.js';
 import { renderEnvScript } from '../../src/sidecar/render.js';
 import { VCAP_AWK, octalEscape } from '../../src/sidecar/vcap-awk.js';
-import { Droplet, Run, SHELLS, spec } from './harness.js';
+import { Droplet, Run, SHELLS, releaseAfterEach, spec } from './harness.js';
 
 // The binary writes each variable's exact bytes (or UNSET) to a mark file.
 const PRINTER = `#!/bin/sh
@@ -42,10 +42,7 @@ const SERVICES = {
 
 describe('sidecar env', () => {
   let droplet: Droplet | undefined;
-  afterEach(async () => {
-    await droplet?.remove();
-    droplet = undefined;
-  });
+  releaseAfterEach();
 
   async function runWith(env: Record<string, SidecarEnvValue>, extra: Record<string, string | undefined>, shell: 'sh' | 'bash' = 'sh'): Promise<Run> {
     droplet = await Droplet.create(spec({ env }), PRINTER);

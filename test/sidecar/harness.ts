@@ -18,6 +18,18 @@ export function spec(over: Partial<SidecarSpec> = {}): SidecarSpec {
   return { name: 'agent', dependency: 'agent', command: 'bin/agent', args: [], process_types: ['web'], env: {}, ...over };
 }
 
+/** Every Droplet and Target made and not yet released: a test's leftovers, whatever variable held them. */
+const live = new Set<Droplet | Target>();
+
+/** Registers (call inside a describe) an afterEach that removes every Droplet and closes every Target the test made. */
+export function releaseAfterEach(): void {
+  afterEach(async () => {
+    const made = [...live];
+    live.clear();
+    for (const x of made) await (x instanceof Droplet ? x.remove() : x.close());
+  });
+}
+
 /** A temp deps dir holding one rendered sidecar and its "binary" (a shell script). */
 export class Droplet {
   private constructor(readonly root: string, readonly deps: string, readonly command: string, readonly spec: SidecarSpec) {}
@@ -36,7 +48,9 @@ export class Droplet {
     await fs.writeFile(bin, binary, { mode: 0o755 });
     await fs.mkdir(path.join(root, 'app'));
     await fs.mkdir(path.join(root, 'marks'));
-    return new Droplet(root, deps, rendered.process.command, s);
+    const droplet = new Droplet(root, deps, rendered.process.command, s);
+    live.add(droplet);
+    return droplet;
   }
 
   file(rel: string): string {
@@ -106,7 +120,9 @@ export class Target {
   private server?: http.Server;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number) {
+    live.add(this);
+  }
 
   /** Reserve a free port without listening yet (the sidecar "starts later"). */
   static async reserve(): Promise<Target> {

@@ -3,19 +3,14 @@ import { execFileSync } from 'node:child_process';
 import type { ProbeSpec, SidecarSpec } from '../../src/manifest/types.js';
 import { describeProbe, renderProbeScript } from '../../src/sidecar/probe.js';
 import { renderSidecar } from '../../src/sidecar/render.js';
-import { Droplet, Run, Target, spec } from './harness.js';
+import { Droplet, Run, Target, releaseAfterEach, spec } from './harness.js';
 
 const base = { initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 1, failure_threshold: 1 };
 
 describe('sidecar checks', () => {
   let droplet: Droplet | undefined;
   let target: Target | undefined;
-  afterEach(async () => {
-    await droplet?.remove();
-    await target?.close();
-    droplet = undefined;
-    target = undefined;
-  });
+  releaseAfterEach();
 
   describe('#describeProbe', () => {
     const cases: [ProbeSpec, string][] = [

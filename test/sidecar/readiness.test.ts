@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { ReadinessSpec } from '../../src/manifest/types.js';
 import { renderProfileScript, renderSidecar } from '../../src/sidecar/render.js';
-import { Droplet, Run, SHELLS, type Shell, Target, pathWithoutCurl, spec, until } from './harness.js';
+import { Droplet, Run, SHELLS, type Shell, Target, pathWithoutCurl, releaseAfterEach, spec, until } from './harness.js';
 
 function readiness(over: Partial<ReadinessSpec>): ReadinessSpec {
   return { initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 10, failure_threshold: 3, on_timeout: 'fail', ...over };
@@ -22,12 +22,7 @@ function launch(droplet: Droplet, shell: Shell, command = 'node server.js', env:
 describe('sidecar readiness gate', () => {
   let droplet: Droplet | undefined;
   let target: Target | undefined;
-  afterEach(async () => {
-    await droplet?.remove();
-    await target?.close();
-    droplet = undefined;
-    target = undefined;
-  });
+  releaseAfterEach();
 
   describe('#renderProfileScript', () => {
     it('only loads the env defaults when no readiness check is declared', () => {

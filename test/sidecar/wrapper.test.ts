@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import type { ProbeSpec } from '../../src/manifest/types.js';
 import { renderRunScript } from '../../src/sidecar/render.js';
-import { Droplet, Run, SHELLS, Target, spec, until } from './harness.js';
+import { Droplet, Run, SHELLS, Target, releaseAfterEach, spec, until } from './harness.js';
 
 // A sidecar binary that records the signals it gets and exits 0 on TERM/INT.
 const GRACEFUL = `#!/bin/sh
@@ -25,12 +25,7 @@ function probe(over: Partial<ProbeSpec>): ProbeSpec {
 describe('sidecar launch wrapper', () => {
   let droplet: Droplet | undefined;
   let target: Target | undefined;
-  afterEach(async () => {
-    await droplet?.remove();
-    await target?.close();
-    droplet = undefined;
-    target = undefined;
-  });
+  releaseAfterEach();
 
   describe('#renderRunScript', () => {
     context('when nothing needs supervising', () => {
