@@ -5,19 +5,15 @@ import { expect } from 'chai';
 import { OverrideError } from '../../src/errors.js';
 import { applyOverrides, overrideVariableName, overrideVariables } from '../../src/manifest/overrides.js';
 import type { SidecarSpec } from '../../src/manifest/types.js';
+import { sidecarSpec } from '../helpers/sidecar-spec.js';
 
+/** The plain spec with a memory limit and a readiness check, which the overrides act on. */
 function spec(extra: Partial<SidecarSpec> = {}): SidecarSpec {
-  return {
-    name: 'config-server',
-    dependency: 'config-server',
-    command: 'bin/config-server',
-    args: [],
-    process_types: ['web'],
-    env: {},
+  return sidecarSpec({
     memory: 64,
     readiness: { tcp: { port: 8082 }, initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 30, failure_threshold: 3, on_timeout: 'fail' },
     ...extra,
-  };
+  });
 }
 
 function refusal(env: Record<string, string>, s = spec()): OverrideError {

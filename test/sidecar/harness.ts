@@ -9,13 +9,14 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { SidecarSpec } from '../../src/manifest/types.js';
-import { renderSidecar, splitCommand } from '../../src/sidecar/render.js';
+import { sidecarSpec, writeSidecar } from '../helpers/sidecar-spec.js';
 
 export type Shell = 'sh' | 'bash';
 export const SHELLS: Shell[] = ['sh', 'bash'];
 
+/** The shared plain spec, named `agent` (the scripts' marks and paths below use that name). */
 export function spec(over: Partial<SidecarSpec> = {}): SidecarSpec {
-  return { name: 'agent', dependency: 'agent', command: 'bin/agent', args: [], process_types: ['web'], env: {}, ...over };
+  return sidecarSpec({ name: 'agent', dependency: 'agent', command: 'bin/agent', ...over });
 }
 
 /** Every Droplet and Target made and not yet released: a test's leftovers, whatever variable held them. */
@@ -37,18 +38,10 @@ export class Droplet {
   static async create(s: SidecarSpec, binary: string, idx = '0'): Promise<Droplet> {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sidecar-'));
     const deps = path.join(root, 'deps');
-    const rendered = renderSidecar(s, idx);
-    for (const f of rendered.files) {
-      const p = path.join(deps, idx, f.path);
-      await fs.mkdir(path.dirname(p), { recursive: true });
-      await fs.writeFile(p, f.contents, { mode: f.mode });
-    }
-    const bin = path.join(deps, idx, s.dependency, splitCommand(s.command).file);
-    await fs.mkdir(path.dirname(bin), { recursive: true });
-    await fs.writeFile(bin, binary, { mode: 0o755 });
+    const command = await writeSidecar(deps, s, binary, idx);
     await fs.mkdir(path.join(root, 'app'));
     await fs.mkdir(path.join(root, 'marks'));
-    const droplet = new Droplet(root, deps, rendered.process.command, s);
+    const droplet = new Droplet(root, deps, command, s);
     live.add(droplet);
     return droplet;
   }

@@ -6,18 +6,7 @@ import path from 'node:path';
 import type { SidecarSpec } from '../../src/manifest/types.js';
 import { renderSidecar, splitCommand } from '../../src/sidecar/render.js';
 import { shQuote } from '../../src/sidecar/shell.js';
-
-function spec(over: Partial<SidecarSpec> = {}): SidecarSpec {
-  return {
-    name: 'config-server',
-    dependency: 'config-server',
-    command: 'bin/config-server',
-    args: [],
-    process_types: ['web'],
-    env: {},
-    ...over,
-  };
-}
+import { sidecarSpec as spec, writeSidecar } from '../helpers/sidecar-spec.js';
 
 const HOSTILE = [`a'b`, '$(touch /tmp/pwned-sidecar)', '`id`', 'x; rm -rf /', 'line1\nline2', '"quoted" $HOME *', ''];
 
@@ -28,19 +17,9 @@ describe('sidecar rendering', () => {
   });
   afterEach(() => fs.rm(deps, { recursive: true, force: true }));
 
-  async function materialize(s: SidecarSpec, idx = '0'): Promise<string> {
-    const r = renderSidecar(s, idx);
-    for (const f of r.files) {
-      const p = path.join(deps, idx, f.path);
-      await fs.mkdir(path.dirname(p), { recursive: true });
-      await fs.writeFile(p, f.contents, { mode: f.mode });
-    }
-    // a "binary" that prints its argv and one env var, one per line
-    const bin = path.join(deps, idx, s.dependency, splitCommand(s.command).file);
-    await fs.mkdir(path.dirname(bin), { recursive: true });
-    await fs.writeFile(bin, '#!/bin/sh\nfor a in "$@"; do printf "ARG[%s]\\n" "$a"; done\nprintf "ENV[%s]\\n" "$MY_VAR"\n', { mode: 0o755 });
-    return r.process.command;
-  }
+  // a "binary" that prints its argv and one env var, one per line
+  const PRINTER = '#!/bin/sh\nfor a in "$@"; do printf "ARG[%s]\\n" "$a"; done\nprintf "ENV[%s]\\n" "$MY_VAR"\n';
+  const materialize = (s: SidecarSpec, idx = '0'): Promise<string> => writeSidecar(deps, s, PRINTER, idx);
 
   function launch(command: string, env: Record<string, string> = {}): string {
     // what the launcher does: bash -c "<command>" with DEPS_DIR set
