@@ -4,11 +4,12 @@
 // succeed with verified files and leave no partial file or process behind.
 
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { serve, TestServer } from '../test/helpers/http-server.js';
 import { sha256, sha256File } from '../test/helpers/archives.js';
+import { runAsync, type SpawnResult } from '../test/helpers/spawn.js';
 import { agentManifest, agentTgz, makeBuildpack, processesGone, prng, REPO, runSupply, seedFor, stagingDirs, tempLeftovers, tempRoot, tree, verifyCache, verifyInstalled } from './helpers/staging.js';
 
 const KILLS = 50;
@@ -110,23 +111,15 @@ describe('reliability: crashes and concurrency', () => {
       await fs.writeFile(path.join(dir, 'manifest.yml'), `${agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 })}include_files: [bin/supply, VERSION, manifest.yml]\n`);
       return dir;
     }
-    function runPackage(dir: string, cacheDir: string, out: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
-      return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(REPO, 'dist/cli.cjs'), 'package', '--cached', '--stack', 'cflinuxfs4', '--cachedir', cacheDir, '--dir', dir, '--output', out, '--json'], {
-          env: { PATH: process.env.PATH, HOME: root.dir },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c) => (stdout += c));
-        child.stderr.on('data', (c) => (stderr += c));
-        const timer = killWhen ? setInterval(() => killWhen() && child.kill('SIGKILL'), 10) : undefined;
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-          clearInterval(timer);
-          resolve({ code, signal, stdout, stderr });
-        });
-      });
+    function runPackage(dir: string, cacheDir: string, out: string, killWhen?: () => boolean): Promise<SpawnResult> {
+      let timer: NodeJS.Timeout | undefined;
+      const args = [path.join(REPO, 'dist/cli.cjs'), 'package', '--cached', '--stack', 'cflinuxfs4', '--cachedir', cacheDir, '--dir', dir, '--output', out, '--json'];
+      return runAsync(process.execPath, args, {
+        env: { PATH: process.env.PATH, HOME: root.dir },
+        onSpawn: (child) => {
+          if (killWhen) timer = setInterval(() => killWhen() && child.kill('SIGKILL'), 10);
+        },
+      }).finally(() => clearInterval(timer));
     }
     async function expectCorrectZip(zipPath: string): Promise<void> {
       const x = path.join(root.dir, `unzipped-${Math.random().toString(36).slice(2)}`);
@@ -159,7 +152,7 @@ describe('reliability: crashes and concurrency', () => {
       const killed = await runPackage(dir, cacheDir, out, () => sent >= cutAfter);
       expect(killed.signal, `killed after ${sent} bytes (seed ${seed})`).to.equal('SIGKILL');
       const rerun = await runPackage(dir, cacheDir, out);
-      expect(rerun.code, rerun.stderr).to.equal(0);
+      expect(rerun.status, rerun.stderr).to.equal(0);
       const result = JSON.parse(rerun.stdout) as { zipPath: string; sha256: string };
       expect(sha256(await fs.readFile(result.zipPath))).to.equal(result.sha256);
       await expectCorrectZip(result.zipPath);
@@ -179,7 +172,7 @@ describe('reliability: crashes and concurrency', () => {
       }));
       const digests = new Set<string>();
       for (const r of runs) {
-        expect(r.code, r.stderr).to.equal(0);
+        expect(r.status, r.stderr).to.equal(0);
         const result = JSON.parse(r.stdout) as { zipPath: string; sha256: string };
         await expectCorrectZip(result.zipPath);
         digests.add(result.sha256);

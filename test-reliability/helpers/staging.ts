@@ -2,13 +2,14 @@
 // shim and committed dist/supply.cjs bundle, a runner for it as a child process, and the
 // "nothing left behind" checks (temp files, processes) every scenario ends with.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256, sha256File, tgzBuffer } from '../../test/helpers/archives.js';
+import { listTree, sha256, sha256File, tgzBuffer } from '../../test/helpers/archives.js';
+import { runAsync } from '../../test/helpers/spawn.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -101,27 +102,20 @@ export interface RunOptions {
 }
 
 /** Run `<bp>/bin/supply BUILD CACHE DEPS 0` as the builder does, with a minimal staging env. */
-export function runSupply(bp: string, dirs: StagingDirs, options: RunOptions = {}): Promise<SupplyRun> {
+export async function runSupply(bp: string, dirs: StagingDirs, options: RunOptions = {}): Promise<SupplyRun> {
   const marker = `reliability-${randomBytes(8).toString('hex')}`;
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', CF_STACK: 'cflinuxfs4', HOME: dirs.build, TMPDIR: dirs.tmp, LANG: 'C.UTF-8', RELIABILITY_MARKER: marker };
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(bp, 'bin/supply'), [dirs.build, dirs.cache, dirs.deps, '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let timer: NodeJS.Timeout | undefined;
+  const onSpawn = (child: ChildProcess): void => {
     options.onSpawn?.(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = options.killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs) : undefined;
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, marker });
-    });
-  });
+    if (options.killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+  };
+  const r = await runAsync(path.join(bp, 'bin/supply'), [dirs.build, dirs.cache, dirs.deps, '0'], { env, onSpawn }).finally(() => clearTimeout(timer));
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, marker };
 }
 
 /** Pids of live (non-zombie) processes whose environment holds `needle`. */
@@ -152,25 +146,8 @@ export async function processesGone(marker: string, attempts = 50): Promise<numb
 }
 
 /** Every path under `dir`, relative (directories with a trailing `/`); [] when it does not exist. */
-export async function tree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(rel: string): Promise<void> {
-    let list;
-    try {
-      list = await fs.readdir(path.join(dir, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const d of list) {
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) {
-        out.push(`${r}/`);
-        await walk(r);
-      } else out.push(r);
-    }
-  }
-  await walk('');
-  return out.sort();
+export function tree(dir: string): Promise<string[]> {
+  return listTree(dir, { skipUnreadable: true });
 }
 
 /** Temp names the toolkit uses (`.<name>.<tag>-<pid>-<hex>`) or the shim (`.tmp.<pid>`). */

@@ -2,7 +2,7 @@
 // Real shells, a real HTTP server on 127.0.0.1, a real runtime tarball; the bundle is replaced
 // by a probe that reports which node ran it.
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
@@ -11,21 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeNoNodePath } from '../helpers/no-node-path.js';
+import { runAsync, type SpawnResult } from '../helpers/spawn.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Run a command without blocking the event loop (the HTTP server lives in this process). */
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (cmd: string, args: string[], env: Record<string, string>): Promise<SpawnResult> => runAsync(cmd, args, { env });
 
 describe('entry point shims', () => {
   let tmp: string;

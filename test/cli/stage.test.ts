@@ -1,24 +1,13 @@
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { serve, TestServer } from '../helpers/http-server.js';
 import { cleanup, tmpDir } from '../packager/helpers.js';
+import { runAsync } from '../helpers/spawn.js';
 import { cli, toolkitRoot } from './helpers.js';
-
-function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
@@ -93,7 +82,7 @@ describe('zips made by `package`, staged by their own bin/supply', () => {
         for (const d of [build, cache, deps]) await fs.mkdir(d);
         const before = server.count('/agent-1.0.0.tgz');
         // asynchronous: the test server in this process must keep answering while supply runs
-        const staged = await runAsync(path.join(unpacked, 'bin', 'supply'), [build, cache, deps, '0'], { PATH: process.env.PATH, CF_STACK: 'cflinuxfs4', HOME: work });
+        const staged = await runAsync(path.join(unpacked, 'bin', 'supply'), [build, cache, deps, '0'], { env: { PATH: process.env.PATH, CF_STACK: 'cflinuxfs4', HOME: work } });
         expect(staged.status, staged.stdout + staged.stderr).to.equal(0);
         expect(staged.stdout).to.include(`Download [${server.url('/agent-1.0.0.tgz')}]`);
         expect(server.count('/agent-1.0.0.tgz')).to.equal(before + 1);

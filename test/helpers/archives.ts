@@ -226,11 +226,17 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every path under `dir` (relative, sorted, directories with a trailing `/`), for assertions. */
-export async function listTree(dir: string): Promise<string[]> {
+/**
+ * Every path under `dir` (relative, sorted, directories with a trailing `/`), for assertions.
+ * With `skipUnreadable`, a directory that is missing or cannot be read (gone mid-walk after a
+ * crash, say) counts as empty instead of failing the walk.
+ */
+export async function listTree(dir: string, options: { skipUnreadable?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
   async function walk(rel: string): Promise<void> {
-    for (const d of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
+    const entries = fs.readdir(path.join(dir, rel), { withFileTypes: true });
+    const list = options.skipUnreadable ? await entries.catch(() => []) : await entries;
+    for (const d of list) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) {
         out.push(`${r}/`);

@@ -13,6 +13,7 @@ import { supply, type SupplyContext } from '../../src/supply/supply.js';
 import { listTree, sha256, tgzBuffer } from '../helpers/archives.js';
 import { expectRejection } from '../helpers/assert.js';
 import { serve, TestServer } from '../helpers/http-server.js';
+import { runAsync } from '../helpers/spawn.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -192,13 +193,8 @@ ${extra}`;
       await fs.writeFile(path.join(bp, 'manifest.yml'), manifest);
       const dirs = ['build', 'cache', 'deps'].map((d) => path.join(root, d));
       for (const d of dirs) await fs.mkdir(d);
-      const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-        const child = spawn(path.join(bp, 'bin', 'supply'), [...dirs, '0'], { env: { PATH: process.env.PATH, CF_STACK: 'cflinuxfs4' } });
-        let stdout = '';
-        child.stdout.on('data', (c) => (stdout += c));
-        child.on('close', (code) => resolve({ code, stdout }));
-      });
-      expect(out.code, out.stdout).to.equal(0);
+      const out = await runAsync(path.join(bp, 'bin', 'supply'), [...dirs, '0'], { env: { PATH: process.env.PATH, CF_STACK: 'cflinuxfs4' } });
+      expect(out.status, out.stdout).to.equal(0);
       // start the sidecar the way the launcher would: bash -c "<command>" with DEPS_DIR set
       const launch = parse(await fs.readFile(path.join(root, 'deps', '0', 'launch.yml'), 'utf8'));
       const port = 20000 + Math.floor(Math.random() * 20000);
