@@ -4,7 +4,6 @@
 // tagged logs (sidecar ready, app start, liveness stop, restarts, SIGKILL after the grace) is checked.
 
 import { expect } from 'chai';
-import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
@@ -14,6 +13,7 @@ import { LocalPlatform } from '../src/platform/local/index.js';
 import { freePort } from '../src/platform/local/ports.js';
 import { DeployError, type Deployment } from '../src/platform/types.js';
 import { FINAL_BP, REPO, tempDir, writeTree } from '../test/platform/helpers.js';
+import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 
 const HOSTILE = `it's "$(touch PWNED)" \`touch PWNED\` $HOME \\n\nline2 é ☃`;
 
@@ -68,17 +68,7 @@ describe('sidecar behaviour on the local platform (issue 7)', function () {
     ({ dir: root, cleanup } = await tempDir('sidecar-behaviour-'));
     // The bundle as scripts/build.mjs makes it, from the current sources (dist/ may be stale).
     bundle = path.join(root, 'supply.cjs');
-    await build({
-      entryPoints: [path.join(REPO, 'src/bin/supply.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      target: 'node18',
-      format: 'cjs',
-      logLevel: 'warning',
-      define: { 'import.meta.url': '__bundleUrl' },
-      banner: { js: 'const __bundleUrl=require("url").pathToFileURL(__filename).href;' },
-    });
+    await buildSupplyBundle(bundle);
     const src = await writeTree(path.join(root, 'agent-src'), {
       'bin/agent#x': '#!/bin/sh\nexec node "$(dirname "$0")/../lib/agent.js" "$@"\n',
       'lib/agent.js': AGENT_JS,

@@ -2,7 +2,6 @@
 // manifest.yml points its config-server dependency at fixture tarballs served from 127.0.0.1.
 // Shared by the integration specs and `npm run demo`.
 
-import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -14,6 +13,7 @@ import * as tar from 'tar';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { cliFetcherFactory } from '../../src/cli/fetcher.js';
 import { packageBuildpack, type PackageResult } from '../../src/packager/package.js';
+import { buildSupplyBundle } from '../../test/helpers/supply-bundle.js';
 
 /** The repository root: the reference buildpack and its fixtures. */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -109,17 +109,7 @@ async function copyBuildpack(dest: string): Promise<void> {
     await mkdir(path.dirname(to), { recursive: true });
     const exists = await stat(from).then(() => true, () => false);
     if (!exists && rel === 'dist/supply.cjs') {
-      await build({
-        entryPoints: [path.join(REPO, 'src', 'bin', 'supply.ts')],
-        outfile: to,
-        bundle: true,
-        platform: 'node',
-        target: 'node18',
-        format: 'cjs',
-        logLevel: 'warning',
-        define: { 'import.meta.url': '__bundleUrl' },
-        banner: { js: 'const __bundleUrl=require("url").pathToFileURL(__filename).href;' },
-      });
+      await buildSupplyBundle(to);
       continue;
     }
     await copyFile(from, to);

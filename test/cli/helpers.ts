@@ -6,6 +6,7 @@ import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import type { CliIO, RegisterCommand } from '../../src/cli/io.js';
 import { tmpDir, writeFiles } from '../packager/helpers.js';
+import { buildSupplyBundle } from '../helpers/supply-bundle.js';
 
 export interface Run {
   code: number;
@@ -63,17 +64,7 @@ dependencies:
     return { root, bundle: 'repo' };
   }
   try {
-    const { build } = await import('esbuild');
-    await build({
-      entryPoints: [path.join(REPO_ROOT, 'src/bin/supply.ts')],
-      outfile: path.join(root, 'dist', 'supply.cjs'),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      logLevel: 'silent',
-      define: { 'import.meta.url': '__bundleUrl' },
-      banner: { js: 'const __bundleUrl=require("url").pathToFileURL(__filename).href;' },
-    });
+    await buildSupplyBundle(path.join(root, 'dist', 'supply.cjs'), 'silent');
     return { root, bundle: 'built' };
   } catch {
     await writeFiles(root, { 'dist/supply.cjs': '// placeholder bundle (test only)\n' });
