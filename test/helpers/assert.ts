@@ -27,3 +27,14 @@ export async function expectRejection<T extends Error>(
   }
   return error;
 }
+
+/** Call `fn`, expect it to throw an instance of `type`, and return the error for further checks. */
+export function expectThrow<T extends Error>(fn: () => unknown, type: abstract new (...args: never[]) => T): T {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).to.be.instanceOf(type);
+    return e as T;
+  }
+  return expect.fail(`expected a ${type.name}`) as never;
+}

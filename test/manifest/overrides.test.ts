@@ -6,6 +6,7 @@ import { OverrideError } from '../../src/errors.js';
 import { applyOverrides, overrideVariableName, overrideVariables } from '../../src/manifest/overrides.js';
 import type { SidecarSpec } from '../../src/manifest/types.js';
 import { sidecarSpec } from '../helpers/sidecar-spec.js';
+import { expectThrow } from '../helpers/assert.js';
 
 /** The plain spec with a memory limit and a readiness check, which the overrides act on. */
 function spec(extra: Partial<SidecarSpec> = {}): SidecarSpec {
@@ -17,13 +18,7 @@ function spec(extra: Partial<SidecarSpec> = {}): SidecarSpec {
 }
 
 function refusal(env: Record<string, string>, s = spec()): OverrideError {
-  try {
-    applyOverrides(s, env);
-  } catch (e) {
-    expect(e).to.be.instanceOf(OverrideError);
-    return e as OverrideError;
-  }
-  return expect.fail('expected an OverrideError') as never;
+  return expectThrow(() => applyOverrides(s, env), OverrideError);
 }
 
 describe('overrides', () => {

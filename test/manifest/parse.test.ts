@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManifestError } from '../../src/errors.js';
 import { loadManifest, parseManifest } from '../../src/manifest/parse.js';
+import { expectThrow } from '../helpers/assert.js';
 import { COMPAT_DIR, corpusJson, corpusText, makeBuildpackDir, removeDir } from './corpus.js';
 
 const SHA = 'a'.repeat(64);
@@ -22,13 +23,7 @@ function dep(extra = ''): string {
 }
 
 function refusal(text: string): ManifestError {
-  try {
-    parseManifest(text, 'manifest.yml');
-  } catch (e) {
-    expect(e).to.be.instanceOf(ManifestError);
-    return e as ManifestError;
-  }
-  return expect.fail('expected a ManifestError') as never;
+  return expectThrow(() => parseManifest(text, 'manifest.yml'), ManifestError);
 }
 
 describe('parseManifest', () => {

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { ManifestError } from '../../src/errors.js';
 import { parseManifest } from '../../src/manifest/parse.js';
 import type { SidecarSpec } from '../../src/manifest/types.js';
+import { expectThrow } from '../helpers/assert.js';
 
 const SHA = 'b'.repeat(64);
 const HEAD = `language: config-server
@@ -28,13 +29,7 @@ function one(extra = '', base = '  dependency: config-server\n  command: bin/con
 }
 
 function refusal(yaml: string): ManifestError {
-  try {
-    sidecars(yaml);
-  } catch (e) {
-    expect(e).to.be.instanceOf(ManifestError);
-    return e as ManifestError;
-  }
-  return expect.fail('expected a ManifestError') as never;
+  return expectThrow(() => sidecars(yaml), ManifestError);
 }
 
 describe('sidecars', () => {
