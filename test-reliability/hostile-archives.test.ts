@@ -55,7 +55,7 @@ describe('reliability: hostile archives', () => {
     const top = (await fs.readdir(root.dir)).sort();
     expect(top).to.deep.equal(['bp', path.basename(path.dirname(dirs.build)), 'victim.txt'].sort());
     const base = path.dirname(dirs.build);
-    const allowed = /^(build\/|cache\/|cache\/dependencies\/|deps\/|deps\/0\/|deps\/0\/agent\/.*|deps\/0\/(config|launch)\.yml|deps\/0\/(sidecars|profile\.d)\/.*|cache\/dependencies\/[0-9a-f]{64}\/.*|tmp\/)$/;
+    const allowed = /^(build\/|cache\/|cache\/BUILDPACK_METADATA|cache\/dependencies\/|deps\/|deps\/0\/|deps\/0\/agent\/.*|deps\/0\/(config|launch)\.yml|deps\/0\/(sidecars|profile\.d)\/.*|cache\/dependencies\/[0-9a-f]{64}\/.*|tmp\/)$/;
     expect((await tree(base)).filter((p) => !allowed.test(p))).to.deep.equal([]);
     for (const abs of ['/tmp/reliability-abs-victim', '/reliability-abs-victim']) expect(await fs.stat(abs).catch(() => null), abs).to.equal(null);
   }
