@@ -30,7 +30,7 @@ async function main(): Promise<number> {
     });
     const installer = new Installer({ buildpackDir, cacheDir, logger, fetcher });
     await supply(
-      { buildDir, cacheDir, depsDir, depsIdx, stack: process.env.CF_STACK ?? '', env: process.env, now: new Date() },
+      { buildDir, cacheDir, depsDir, depsIdx, stack: process.env.CF_STACK || undefined, env: process.env, now: new Date() },
       { manifest, buildpackVersion, installer, logger },
     );
     return 0;

@@ -19,8 +19,8 @@ export interface SupplyContext {
   depsDir: string;
   /** As given on the command line (zero-padded). */
   depsIdx: string;
-  /** `CF_STACK`. */
-  stack: string;
+  /** `CF_STACK`; undefined when unset (a hand-run staging): dependencies of every stack count. */
+  stack: string | undefined;
   /** The staging environment (app env included): read for overrides. */
   env: Record<string, string | undefined>;
   now: Date;
@@ -49,8 +49,12 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   logger.beginStep(`${titleCase(manifest.language)} Buildpack version ${deps.buildpackVersion}`);
   const changed = await checkBuildpackVersion(ctx.cacheDir, manifest.language, deps.buildpackVersion);
   if (changed) logger.warning(changed);
-  for (const w of m.stackWarnings(ctx.stack)) logger.warning(w);
-  m.checkStackSupport(manifest, ctx.stack);
+  if (ctx.stack === undefined) {
+    logger.warning('CF_STACK is not set: dependencies built for any stack are considered');
+  } else {
+    for (const w of m.stackWarnings(ctx.stack)) logger.warning(w);
+    m.checkStackSupport(manifest, ctx.stack);
+  }
 
   const writer = new DepsDirWriter(ctx.depsDir, ctx.depsIdx);
   const processes: LaunchProcess[] = [];

@@ -148,6 +148,13 @@ ${extra}`;
       expect(await fs.readdir(path.join(ctx.depsDir, '1'))).to.have.members(['config.yml', 'launch.yml']);
       expect(stripAnsi(sink.text())).to.contain('Skipping sidecar config-server: CONFIG_SERVER_DISABLED is set');
     });
+    it('considers every stack, with a warning, when CF_STACK is not set', async () => {
+      const { ctx, sink, run } = await stage(manifestText());
+      ctx.stack = undefined;
+      const result = await run();
+      expect(result.installed[0].version).to.equal('0.1.0');
+      expect(stripAnsi(sink.text())).to.contain('**WARNING** CF_STACK is not set: dependencies built for any stack are considered\n');
+    });
   });
 
   context('failure cases', () => {
