@@ -1,7 +1,24 @@
-// Composition root of the `sidecar-buildpack` command: real streams, env and cwd into main().
+// Composition root of the `sidecar-buildpack` command: real streams, env, cwd and the process's
+// stop signals into main().
 import { main } from '../cli/main.js';
+import type { StopSignal } from '../cli/io.js';
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+/** SIGINT/SIGTERM as an AbortSignal. Kept (not `once`), so a second Ctrl-C cannot kill the CLI halfway through deleting an app. */
+function processStopSignal(): StopSignal {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stopSignal: processStopSignal }).then(
   (code) => {
     process.exitCode = code;
   },

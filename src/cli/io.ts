@@ -10,11 +10,19 @@ export interface CliStream {
   columns?: number;
 }
 
+/** A stop request (Ctrl-C, SIGTERM) as an AbortSignal; dispose() stops listening. */
+export interface StopSignal {
+  signal: AbortSignal;
+  dispose(): void;
+}
+
 export interface CliIO {
   stdout: CliStream;
   stderr: CliStream;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** Long-running commands (push) listen for stop requests through this; none = never stopped. */
+  stopSignal?: () => StopSignal;
 }
 
 /**

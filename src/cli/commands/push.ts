@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { UsageError } from '../../errors.js';
 import { CfPlatform, cfConfigFromEnv, DeployError, LocalPlatform, readAppManifest, type Deployment, type Platform } from '../../platform/index.js';
-import type { CliIO } from '../io.js';
+import type { CliIO, StopSignal } from '../io.js';
 
 /** What `push` is asked to do (its flags, resolved against `io.cwd`). */
 export interface PushOptions {
@@ -232,26 +232,15 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
   io.stderr.write(`deleted ${deployment.name}\n`);
 }
 
-/** The process's SIGINT/SIGTERM as an AbortSignal; dispose() removes the handlers. */
-export function processSignal(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  // Kept (not `once`) so a second Ctrl-C cannot kill the CLI halfway through deleting the app.
-  const onSignal = () => controller.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 const collect = (value: string, acc: string[]): string[] => [...acc, value];
 
-/** `push` with its stop signal from `signals` (tests pass their own; the CLI uses the process's). */
-export function pushCommand(signals: () => { signal: AbortSignal; dispose: () => void } = processSignal) {
+/** A stop request that never comes: push then runs until its process is killed. */
+function never(): StopSignal {
+  return { signal: new AbortController().signal, dispose: () => undefined };
+}
+
+/** `push`, stopped by `signals` (tests pass their own), else by io.stopSignal (the CLI: SIGINT/SIGTERM). */
+export function pushCommand(signals?: () => StopSignal) {
   return (program: Command, io: CliIO): void => {
     program
       .command('push')
@@ -288,7 +277,7 @@ names and URLs go to the foundation as they are.`,
           ...(flags.stack ? { stack: flags.stack } : {}),
           ...(flags.workRoot ? { workRoot: path.resolve(io.cwd, flags.workRoot) } : {}),
         };
-        const { signal, dispose } = signals();
+        const { signal, dispose } = (signals ?? io.stopSignal ?? never)();
         try {
           await runPush(options, io, signal);
         } finally {
@@ -298,5 +287,5 @@ names and URLs go to the foundation as they are.`,
   };
 }
 
-/** The registered `push` command (stops on the process's SIGINT/SIGTERM). */
+/** The registered `push` command (stops on io.stopSignal). */
 export const register = pushCommand();
