@@ -44,7 +44,7 @@ describe(`journeys on the ${PLATFORM} platform`, function () {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'journeys-'));
   });
   after(async () => {
-    await rm(tmp, { recursive: true, force: true });
+    if (tmp) await rm(tmp, { recursive: true, force: true });
     await h?.cleanup();
   });
   afterEach(async () => {
