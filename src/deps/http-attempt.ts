@@ -159,7 +159,7 @@ async function request(url: URL, s: AttemptSettings): Promise<{ res: IncomingMes
       tunnel?.destroy();
     };
     timers.push(setTimeout(() => abort(new AttemptError(`no response within ${s.connectTimeoutMs} ms`, true)), s.connectTimeoutMs));
-    timers.push(setTimeout(() => abort(deadlineError(s)), Math.max(0, s.deadline - Date.now())));
+    timers.push(setTimeout(() => abort(deadlineError()), Math.max(0, s.deadline - Date.now())));
     req.on('error', (e) => reject(reason ?? networkError(e)));
     req.on('response', (res) => {
       clearTimeout(timers[0]);
@@ -171,7 +171,7 @@ async function request(url: URL, s: AttemptSettings): Promise<{ res: IncomingMes
   });
 }
 
-function deadlineError(s: AttemptSettings): AttemptError {
+function deadlineError(): AttemptError {
   return new AttemptError(`gave up: total time limit reached`, false);
 }
 
