@@ -2,6 +2,9 @@
 // what a running deployment offers, the builder's staging result (CONTRACT §1), DeployError.
 
 import { BuildpackError } from '../errors.js';
+import type { ProcessSpec } from './process-spec.js';
+import type { ServiceInstance, ServiceRef } from './services.js';
+import type { Vars } from './vars.js';
 
 /** A sidecar declared by the app developer in the app manifest (`origin: user`, CONTRACT §3). */
 export interface UserSidecar {
@@ -32,6 +35,20 @@ export interface AppSpec {
   command?: string;
   /** User sidecars (`origin: user`). */
   sidecars?: UserSidecar[];
+  /** `--var`/`--vars-file` values for the manifest's `((name))`. */
+  vars?: Vars;
+  /** The web process disk quota in MB (`disk_quota:`). */
+  diskMb?: number;
+  /** Web instances (`instances:`, `cf push -i`). */
+  instances?: number;
+  /** Process types and their settings (from `processes:` and the top-level keys; see app-manifest.ts). */
+  processes?: ProcessSpec[];
+  /** Services to bind, by name (the manifest's `services:`); default: every service in `serviceCatalog`. */
+  services?: ServiceRef[];
+  /** The service instances that exist (`--service`, `--services-file`). */
+  serviceCatalog?: ServiceInstance[];
+  noRoute?: boolean;
+  randomRoute?: boolean;
 }
 
 /** One `process_types` entry of the staging result, in merge order. */

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseAppManifest, parseMemory, readAppManifest, resolveAppSpec } from '../../src/platform/app-manifest.js';
+import { parseAppManifest, parseMemory, processSpecs, readAppManifest, resolveAppSpec } from '../../src/platform/app-manifest.js';
 import { ManifestError } from '../../src/errors.js';
 import { tempDir, writeTree } from './helpers.js';
 
@@ -48,6 +48,54 @@ describe('app manifest', () => {
     });
   });
 
+
+  describe('every key of the cf CLI format', () => {
+    const FULL = [
+      'applications:',
+      '- name: ((name))',
+      '  memory: 256M',
+      '  disk_quota: 512M',
+      '  instances: ((web_instances))',
+      '  stack: cflinuxfs4',
+      '  command: ./web',
+      '  health-check-type: http',
+      '  health-check-http-endpoint: /health',
+      '  health-check-invocation-timeout: 2',
+      '  timeout: 30',
+      '  no-route: false',
+      '  random-route: true',
+      '  env: {GREETING: "hello ((who))"}',
+      '  services: [creds, {name: orders-db, binding_name: db}]',
+      '  sidecars: [{name: s, command: ./s, process_types: [web, worker], memory: 32M}]',
+      '  processes:',
+      '  - type: worker',
+      '    command: ./worker',
+      '    memory: 128M',
+      '    instances: 1',
+      '    health-check-type: process',
+      '',
+    ].join('\n');
+    it('reads and interpolates them', () => {
+      const m = parseAppManifest(FULL, 'm.yml', { name: 'probe', web_instances: 2, who: 'world' });
+      expect(m).to.deep.include({ name: 'probe', memoryMb: 256, diskMb: 512, instances: 2, stack: 'cflinuxfs4', command: './web', noRoute: false, randomRoute: true });
+      expect(m.env).to.deep.equal({ GREETING: 'hello world' });
+      expect(m.healthCheck).to.deep.equal({ type: 'http', endpoint: '/health', invocationTimeoutMs: 2000, startTimeoutMs: 30000 });
+      expect(m.services).to.deep.equal([{ name: 'creds' }, { name: 'orders-db', binding_name: 'db' }]);
+      expect(m.processes).to.deep.equal([{ type: 'worker', command: './worker', memoryMb: 128, instances: 1, healthCheck: { type: 'process' } }]);
+    });
+    it('gives web the top-level keys and other types their own', () => {
+      const m = parseAppManifest(FULL, 'm.yml', { name: 'p', web_instances: 2, who: 'w' });
+      const specs = processSpecs(m, {});
+      expect(specs.map((p) => p.type)).to.deep.equal(['web', 'worker']);
+      expect(specs[0]).to.deep.include({ command: './web', memoryMb: 256, instances: 2, diskMb: 512 });
+      expect(specs[0].healthCheck).to.deep.include({ type: 'http', endpoint: '/health' });
+      expect(processSpecs(m, { instances: 3, command: 'x' })[0]).to.deep.include({ instances: 3, command: 'x' });
+    });
+    it('maps the deprecated health-check-type none to process, as CC does', () => {
+      expect(parseAppManifest('applications:\n- name: a\n  health-check-type: none\n', 'm.yml').healthCheck).to.deep.equal({ type: 'process' });
+    });
+  });
+
   describe('#parseMemory', () => {
     it('accepts M, MB, G and GB in any case', () => {
       expect(['256M', '512mb', '1G', '2gb'].map((v) => parseMemory(v, 'f', 'k'))).to.deep.equal([256, 512, 1024, 2048]);
@@ -73,6 +121,34 @@ describe('app manifest', () => {
   });
 
   context('failure cases', () => {
+
+    it('names a ((var)) that has no value', () => {
+      expect(() => parseAppManifest('applications:\n- name: ((app))\n  memory: ((mem))\n', 'm.yml', { app: 'a' })).to.throw(ManifestError, 'm.yml: Expected to find variables: mem');
+    });
+    it('refuses keys it cannot honour, naming them', () => {
+      expect(() => parseAppManifest('applications:\n- name: a\n  routes: [{route: a.example.com}]\n', 'm.yml')).to.throw(ManifestError, 'm.yml: applications[0].routes: not supported');
+      expect(() => parseAppManifest('applications:\n- name: a\n  colour: red\n', 'm.yml')).to.throw(ManifestError, "applications[0].colour: not supported: unknown key 'colour'");
+      expect(() => parseAppManifest('applications:\n- name: a\n  processes: [{type: worker, routes: []}]\n', 'm.yml')).to.throw(ManifestError, 'applications[0].processes[0].routes');
+      expect(() => parseAppManifest('applications:\n- name: a\n  services: [{name: s, parameters: {a: 1}}]\n', 'm.yml')).to.throw(ManifestError, 'applications[0].services[0].parameters');
+      expect(() => parseAppManifest('applications:\n- name: a\n- name: b\n', 'm.yml')).to.throw(ManifestError, 'lists 2 applications');
+    });
+    it('refuses VCAP_, VMC and PORT env names as Cloud Controller does', () => {
+      expect(() => parseAppManifest('applications:\n- name: a\n  env: {VCAP_SERVICES: x}\n', 'm.yml')).to.throw(ManifestError, 'applications[0].env.VCAP_SERVICES: Env cannot start with VCAP_');
+      expect(() => parseAppManifest('applications:\n- name: a\n  env: {PORT: "1"}\n', 'm.yml')).to.throw(ManifestError, 'Env cannot set PORT');
+    });
+    it('refuses VCAP_ names given with --env', async () => {
+      await resolveAppSpec({ dir: '/', buildpacks: [], env: { VCAP_APPLICATION: '{}' } }).then(
+        () => expect.fail('resolved'),
+        (e: unknown) => expect((e as Error).message).to.equal('--env: VCAP_APPLICATION: Env cannot start with VCAP_'),
+      );
+    });
+    it('refuses bad health-check settings with CC\'s messages', () => {
+      expect(() => parseAppManifest('applications:\n- name: a\n  health-check-type: tcp\n', 'm.yml')).to.throw(ManifestError, 'must be "port", "process", or "http"');
+      expect(() => parseAppManifest('applications:\n- name: a\n  health-check-http-endpoint: /h\n', 'm.yml')).to.throw(ManifestError, 'Health check type must be "http" to set a health check HTTP endpoint');
+      expect(() => parseAppManifest('applications:\n- name: a\n  timeout: 181\n', 'm.yml')).to.throw(ManifestError, 'applications[0].timeout: Maximum exceeded: max 180s');
+      expect(() => parseAppManifest('applications:\n- name: a\n  instances: -1\n', 'm.yml')).to.throw(ManifestError, 'applications[0].instances: must be greater than or equal to 0');
+      expect(() => parseAppManifest('applications:\n- name: a\n  processes: [{command: x}]\n', 'm.yml')).to.throw(ManifestError, 'applications[0].processes[0].type: required');
+    });
     it('refuses memory without a unit, as the cf CLI does', () => {
       expect(() => parseMemory('256', 'm.yml', 'applications[0].memory')).to.throw(ManifestError, 'm.yml: applications[0].memory: invalid memory "256"');
     });

@@ -93,7 +93,7 @@ describe('stager', () => {
         expect(args[1]).to.include(path.join(root, 'cache', 'myapp'));
         expect(args.slice(2)).to.deep.equal([path.join(path.dirname(args[0]), 'droplet', 'deps'), '0']);
         const env = await readFile(path.join(out.dropletDir, 'deps/0/env'), 'utf8');
-        expect(env).to.include('CF_STACK=cflinuxfs4\n').and.include('MEMORY_LIMIT=256m\n').and.include('GREETING=hi\n');
+        expect(env).to.include('CF_STACK=cflinuxfs4\n').and.include('MEMORY_LIMIT=1024m\n').and.include('GREETING=hi\n');
         expect(env).to.include('LANG=en_US.UTF-8\n').and.include('VCAP_SERVICES={}\n');
         expect(env).to.match(/VCAP_APPLICATION=\{.*"application_name":"myapp"/);
         expect(env).not.to.match(/^DEPS_DIR=/m);

@@ -174,16 +174,20 @@ export class InstanceRunner {
     log.add('CELL/0', 'OUT', 'Downloading droplet...');
     log.add('CELL/0', 'OUT', 'Downloaded droplet');
     for (const spec of this.specs) {
+      // Process mode: every process shares the host's network, so PORT is the host port.
       const env = launchEnv({
         app: this.o.app,
         appEnv: this.o.appEnv,
-        hostEnv: this.o.hostEnv,
-        home: this.o.dropletDir,
+        launcher: { home: this.o.dropletDir, tmpDir: `${this.o.dropletDir}/tmp`, depsDir: `${this.o.dropletDir}/deps` },
         processType: 'web',
+        processGuid: this.o.app.guid,
+        processVersion: this.o.app.guid,
         memoryMb: spec.memoryMb,
-        port: spec.kind === 'web' ? this.o.port : undefined,
+        net: { ip: '127.0.0.1', internalIp: '127.0.0.1', hostPort: this.o.port, containerPort: this.o.port },
         instanceGuid: this.instanceGuid,
+        instanceIndex: 0,
         vcapServices: this.o.vcapServices,
+        path: this.o.hostEnv.PATH,
       });
       const tag = `${spec.source}/0`;
       const proc = spawnGroup('/bin/bash', launcherArgs(`${this.o.dropletDir}/app`, spec.command, this.o.entrypointPrefix), {

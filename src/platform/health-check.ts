@@ -1,0 +1,139 @@
+// The web process's startup health check as Diego runs it (CONTRACT §2; cloudfoundry/healthcheck,
+// executor health_check_step.go, CC app_recipe_builder.rb): `port` (default) dials the port,
+// `http` GETs an endpoint and wants 200, each try with a 1 s timeout; `process` has no check.
+// The texts are the platform's.
+
+import net from 'node:net';
+import http from 'node:http';
+import { goDuration, type TimeScale } from './backoff.js';
+
+export type HealthCheckType = 'port' | 'http' | 'process';
+
+export interface HealthCheckSpec {
+  type: HealthCheckType;
+  /** `http` only (default `/`). */
+  endpoint?: string;
+  /** The start timeout in platform ms (`timeout:`; default 60 s). */
+  startTimeoutMs?: number;
+  /** One try's timeout in platform ms (`health-check-invocation-timeout:`; default 1 s). */
+  invocationTimeoutMs?: number;
+}
+
+/** Where the check dials: the container's first non-loopback IPv4 address and the app port. */
+export interface HealthCheckTarget {
+  host: string;
+  port: number;
+}
+
+export const DEFAULT_START_TIMEOUT_MS = 60_000;
+export const DEFAULT_INVOCATION_TIMEOUT_MS = 1_000;
+
+/** One try: undefined when healthy, else the healthcheck binary's message. */
+export function checkOnce(spec: HealthCheckSpec, target: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
+  if (spec.type === 'process') return Promise.resolve(undefined);
+  if (spec.type === 'port') return portTry(target, timeoutMs);
+  return httpTry(spec.endpoint ?? '/', target, timeoutMs);
+}
+
+function portTry(t: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
+  const addr = `${t.host}:${t.port}`;
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: t.host, port: t.port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(`failed to make TCP connection to ${addr}: timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+    }, timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(undefined);
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why = e.code === 'ECONNREFUSED' ? 'connect: connection refused' : e.message;
+      resolve(`failed to make TCP connection to ${addr}: dial tcp ${addr}: ${why}`);
+    });
+  });
+}
+
+function httpTry(endpoint: string, t: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (v: string | undefined) => {
+      if (!done) {
+        done = true;
+        clearTimeout(timer);
+        resolve(v);
+      }
+    };
+    const req = http.get(
+      { host: t.host, port: t.port, path: endpoint, agent: false, headers: { 'User-Agent': 'diego-healthcheck', 'X-Forwarded-Proto': 'https' } },
+      (res) => {
+        res.resume();
+        res.once('end', () => {
+          finish(res.statusCode === 200 ? undefined : `failed to make HTTP request to '${endpoint}' on port ${t.port}: received status code ${res.statusCode} in ${Date.now() - started}ms`);
+        });
+        res.once('error', () => finish(`failed to make HTTP request to '${endpoint}' on port ${t.port}: connection refused`));
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(`failed to make HTTP request to '${endpoint}' on port ${t.port}: timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+    }, timeoutMs);
+    req.once('error', () => finish(`failed to make HTTP request to '${endpoint}' on port ${t.port}: connection refused`));
+  });
+}
+
+export type StartupOutcome =
+  | { healthy: true }
+  | { healthy: false; cancelled: true }
+  | {
+      healthy: false;
+      cancelled: false;
+      /** The last try's message (the healthcheck's stderr line). */
+      lastError: string;
+      /** `Failed after 1m0s: startup health check never passed.` (CELL/0 ERR). */
+      logLine: string;
+      /** The crash's exit_description: `Instance never healthy after 1m0s: <lastError>`. */
+      crashReason: string;
+    };
+
+/**
+ * Run the startup check until it passes, `cancelled()` turns true, or the start timeout ends.
+ * Tries poll from 5 ms backing off to `intervalMs` (real ms) so a fast app is seen quickly; the
+ * timeouts are platform ms, compressed by `scale`. The texts print the platform durations.
+ */
+export async function waitForStartup(
+  spec: HealthCheckSpec,
+  target: HealthCheckTarget,
+  o: { scale: TimeScale; cancelled: () => boolean; intervalMs?: number; sleep?: (ms: number) => Promise<void> },
+): Promise<StartupOutcome> {
+  if (spec.type === 'process') return { healthy: true };
+  const startTimeout = spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  // One try keeps its real 1 s (an app's answer does not get faster with the scale), capped by the start timeout.
+  const tryMs = Math.min(spec.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS, Math.max(o.scale.real(startTimeout), 50));
+  const deadline = Date.now() + o.scale.real(startTimeout);
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const maxInterval = o.intervalMs ?? 100;
+  let interval = Math.min(5, maxInterval);
+  let lastError = '';
+  for (;;) {
+    if (o.cancelled()) return { healthy: false, cancelled: true };
+    const err = await checkOnce(spec, target, tryMs);
+    if (o.cancelled()) return { healthy: false, cancelled: true };
+    if (err === undefined) return { healthy: true };
+    lastError = err;
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(interval, Math.max(deadline - Date.now(), 0)));
+    interval = Math.min(interval * 2, maxInterval);
+  }
+  const after = goDuration(startTimeout);
+  return {
+    healthy: false,
+    cancelled: false,
+    lastError,
+    logLine: `Failed after ${after}: startup health check never passed.`,
+    crashReason: `Instance never healthy after ${after}: ${lastError}`,
+  };
+}
