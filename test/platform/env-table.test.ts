@@ -90,7 +90,7 @@ function lrpTable(memory: number, processType: string): Row[] {
 }
 
 describe('the environment table (CONTRACT §2)', () => {
-  const lrp = (memoryMb: number) =>
+  const lrp = (memoryMb: number, derivedDb = false) =>
     launchEnv({
       app: APP,
       appEnv: { GREETING: 'hi' },
@@ -103,15 +103,15 @@ describe('the environment table (CONTRACT §2)', () => {
       instanceGuid: 'inst-guid',
       instanceIndex: 1,
       vcapServices: VS,
-      databaseUrl: DB,
+      ...(derivedDb ? {} : { databaseUrl: DB }),
     });
 
   it('holds for the web process (memory = web minus its sidecars)', () => {
     holds(lrp(224), lrpTable(224, 'web'));
   });
 
-  it('holds for a sidecar: PORT and VCAP_APP_* like web, its own memory', () => {
-    holds(lrp(32), lrpTable(32, 'web'));
+  it('holds for a sidecar: PORT and VCAP_APP_* like web, its own memory; DATABASE_URL derived from VCAP_SERVICES as the launcher does', () => {
+    holds(lrp(32, true), lrpTable(32, 'web'));
   });
 
   it('holds for a task: no PORT, no instance vars, empty CF_INSTANCE_PORT/ADDR, no process_type', () => {

@@ -8,6 +8,8 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { UsageError } from '../../errors.js';
 import { CfPlatform, cfConfigFromEnv, DeployError, LocalPlatform, readAppManifest, type Deployment, type Platform } from '../../platform/index.js';
+import { readCredentials, readServicesFile, serviceCatalog, userProvidedService, type ServiceInstance } from '../../platform/services.js';
+import { mergeVars, parseVarPairs, readVarsFile, type Vars } from '../../platform/vars.js';
 import type { CliIO, StopSignal } from '../io.js';
 
 /** What `push` is asked to do (its flags, resolved against `io.cwd`). */
@@ -25,6 +27,10 @@ export interface PushOptions {
   toolkitRoot?: string;
   /** Local platform work root (droplets, app caches); default the platform's own. */
   workRoot?: string;
+  /** `--var` over `--vars-file` values, for the manifest's `((name))`. */
+  vars?: Vars;
+  /** Services that exist (`--service`/`--credentials`, `--services-file`). */
+  serviceCatalog?: ServiceInstance[];
   /** Called once the instance runs (tests use it to kill processes). */
   onRunning?: (deployment: Deployment) => void;
 }
@@ -172,7 +178,7 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
   if (!isDir(appDir)) throw new UsageError(`app directory ${appDir} does not exist`);
   const defaultManifest = path.join(appDir, 'manifest.yml');
   const manifest = options.manifest ? path.resolve(io.cwd, options.manifest) : existsSync(defaultManifest) ? defaultManifest : undefined;
-  const appManifest = manifest ? await readAppManifest(manifest) : undefined;
+  const appManifest = manifest ? await readAppManifest(manifest, options.vars ?? {}) : undefined;
   const toolkitRoot = () => options.toolkitRoot ?? defaultToolkitRoot();
   const resolved = resolveBuildpacks({
     given: options.buildpacks,
@@ -207,6 +213,8 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
       dir: appManifest?.path ?? appDir,
       buildpacks: resolved.buildpacks,
       env: options.env,
+      ...(options.vars ? { vars: options.vars } : {}),
+      ...(options.serviceCatalog ? { serviceCatalog: options.serviceCatalog } : {}),
       ...(manifest ? { manifest } : {}),
       ...(options.stack ? { stack: options.stack } : {}),
     });
@@ -251,6 +259,11 @@ export function pushCommand(signals?: () => StopSignal) {
       .option('--stack <stack>', 'the stack (default: the manifest\'s, else cflinuxfs4)')
       .option('--env <k=v>', 'an app env var (repeatable; over the manifest\'s env:)', collect, [] as string[])
       .option('--platform <p>', 'local (this machine) or cf (CF_API, CF_USERNAME, CF_PASSWORD, CF_ORG, CF_SPACE)', 'local')
+      .option('--var <k=v>', 'a value for ((k)) in the app manifest (repeatable; over --vars-file)', collect, [] as string[])
+      .option('--vars-file <file>', 'a YAML file of values for the app manifest\'s ((vars)) (repeatable)', collect, [] as string[])
+      .option('--service <name>', 'create a user-provided service NAME (repeatable; pair each with --credentials)', collect, [] as string[])
+      .option('--credentials <json>', 'the credentials of the matching --service: JSON or @FILE', collect, [] as string[])
+      .option('--services-file <file>', 'services as VCAP_SERVICES holds them, {label: [{name, credentials, ...}]}')
       .option('--work-root <dir>', 'local: where droplets (removed on stop) and app caches (kept) live (default: $TMPDIR/sidecar-buildpack-local)')
       .addHelpText(
         'after',
@@ -264,15 +277,20 @@ buildpacks: (same directory or zip base name, or <language>_buildpack from a man
 name; a URL by its last path segment), the -b paths stand in for those entries and the
 manifest's list is kept. "final", "final_buildpack", and a *_buildpack name or URL in the last
 position (e.g. ruby_buildpack) stand for the fixture final buildpack. Other names fail. On cf,
-names and URLs go to the foundation as they are.`,
+names and URLs go to the foundation as they are.
+
+Services: --service NAME --credentials JSON|@FILE makes a user-provided service (label
+user-provided), --services-file F adds brokered ones. The manifest's services: binds them by
+name (an unknown name fails); without services: every service given is bound.`,
       )
-      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string }) => {
+      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string; var: string[]; varsFile: string[]; service: string[]; credentials: string[]; servicesFile?: string }) => {
         if (flags.platform !== 'local' && flags.platform !== 'cf') throw new UsageError(`--platform must be local or cf, not ${JSON.stringify(flags.platform)}`);
         const options: PushOptions = {
           appDir,
           buildpacks: flags.buildpack,
           env: parseEnvPairs(flags.env),
           platform: flags.platform,
+          ...(await varsAndServices(flags, io.cwd)),
           ...(flags.manifest ? { manifest: flags.manifest } : {}),
           ...(flags.stack ? { stack: flags.stack } : {}),
           ...(flags.workRoot ? { workRoot: path.resolve(io.cwd, flags.workRoot) } : {}),
@@ -285,6 +303,26 @@ names and URLs go to the foundation as they are.`,
         }
       });
   };
+}
+
+/** `--var`/`--vars-file` and `--service`/`--credentials`/`--services-file` into PushOptions fields. */
+export async function varsAndServices(
+  flags: { var: string[]; varsFile: string[]; service: string[]; credentials: string[]; servicesFile?: string },
+  cwd: string,
+): Promise<Pick<PushOptions, 'vars' | 'serviceCatalog'>> {
+  const out: Pick<PushOptions, 'vars' | 'serviceCatalog'> = {};
+  if (flags.var.length > 0 || flags.varsFile.length > 0) {
+    const files = await Promise.all(flags.varsFile.map((f) => readVarsFile(path.resolve(cwd, f))));
+    out.vars = mergeVars(parseVarPairs(flags.var), ...files.reverse());
+  }
+  if (flags.service.length !== flags.credentials.length) {
+    throw new UsageError(`${flags.service.length} --service but ${flags.credentials.length} --credentials: give each --service NAME its --credentials JSON|@FILE`);
+  }
+  const provided: ServiceInstance[] = [];
+  for (let i = 0; i < flags.service.length; i++) provided.push(userProvidedService(flags.service[i], await readCredentials(flags.credentials[i], cwd, flags.service[i])));
+  const brokered = flags.servicesFile ? await readServicesFile(path.resolve(cwd, flags.servicesFile)) : [];
+  if (provided.length > 0 || brokered.length > 0) out.serviceCatalog = serviceCatalog(provided, brokered);
+  return out;
 }
 
 /** The registered `push` command (stops on io.stopSignal). */

@@ -4,6 +4,8 @@
 // executor run_step networking vars, rep instance vars, the launcher's env/env.go), and a task
 // (CC diego/task_environment.rb). Pure: host facts come in as arguments.
 
+import { databaseUrl } from '../services.js';
+
 /** What identifies the app (VCAP_APPLICATION's app part). */
 export interface AppIdentity {
   name: string;
@@ -169,7 +171,7 @@ export interface ProcessEnvInput {
   instanceGuid: string;
   instanceIndex: number;
   vcapServices: string;
-  /** DATABASE_URL when a bound service has a database URI. */
+  /** DATABASE_URL; default: derived from VCAP_SERVICES as the launcher does (env.go). */
   databaseUrl?: string;
   path?: string;
 }
@@ -189,7 +191,8 @@ export function launchEnv(i: ProcessEnvInput): Record<string, string> {
     MEMORY_LIMIT: `${i.memoryMb}m`,
     VCAP_SERVICES: i.vcapServices,
   };
-  if (i.databaseUrl) env.DATABASE_URL = i.databaseUrl;
+  const db = i.databaseUrl ?? databaseUrlOf(i.vcapServices);
+  if (db) env.DATABASE_URL = db;
   Object.assign(env, {
     INSTANCE_GUID: i.instanceGuid,
     INSTANCE_INDEX: String(i.instanceIndex),
@@ -223,6 +226,7 @@ export interface TaskEnvInput {
   launcher: LauncherPaths;
   memoryMb: number;
   vcapServices: string;
+  /** DATABASE_URL; default: derived from VCAP_SERVICES as the launcher does. */
   databaseUrl?: string;
   /** CF_INSTANCE_IP / CF_INSTANCE_INTERNAL_IP of the task's container. */
   ip: string;
@@ -244,7 +248,8 @@ export function taskEnv(i: TaskEnvInput): Record<string, string> {
     VCAP_SERVICES: i.vcapServices,
     LANG: DEFAULT_LANG,
   };
-  if (i.databaseUrl) env.DATABASE_URL = i.databaseUrl;
+  const db = i.databaseUrl ?? databaseUrlOf(i.vcapServices);
+  if (db) env.DATABASE_URL = db;
   Object.assign(env, {
     CF_INSTANCE_IP: i.ip,
     CF_INSTANCE_INTERNAL_IP: i.internalIp,
@@ -269,4 +274,14 @@ export function refusedEnvName(name: string): string | undefined {
   if (/^VMC/i.test(name)) return 'cannot start with VMC_';
   if (/^PORT$/i.test(name)) return 'cannot set PORT';
   return undefined;
+}
+
+/** The launcher's DATABASE_URL from a VCAP_SERVICES string (none when it is not JSON). */
+export function databaseUrlOf(vcapServices: string): string | undefined {
+  try {
+    const parsed = JSON.parse(vcapServices) as unknown;
+    return parsed && typeof parsed === 'object' ? databaseUrl(parsed as Parameters<typeof databaseUrl>[0]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isBuildpackError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
+import { bindServices, vcapServices as renderVcapServices } from '../services.js';
 import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult } from '../types.js';
 import type { AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
@@ -57,8 +58,19 @@ export class LocalPlatform implements Platform {
     }
     const name = app.name ?? path.basename(path.resolve(app.dir));
     const memoryMb = app.memoryMb ?? 1024;
-    const identity: AppIdentity = { name, guid: randomUUID(), memoryMb, uri: `${name}.localhost` };
-    const vcapServices = this.options.vcapServices ?? '{}';
+    const identity: AppIdentity = { name, guid: randomUUID(), memoryMb, uri: `${name}.localhost`, ...(app.diskMb ? { diskMb: app.diskMb } : {}) };
+    let vcapServices = this.options.vcapServices ?? '{}';
+    if (app.serviceCatalog || app.services) {
+      // The manifest's services: binds by name; without it every service given is bound.
+      const catalog = app.serviceCatalog ?? [];
+      const refs = app.services ?? catalog.map((s) => ({ name: s.name }));
+      try {
+        const bound = bindServices(refs, catalog, { file: app.manifest ?? 'push', key: 'applications[0].services' });
+        vcapServices = JSON.stringify(renderVcapServices(bound, identity.guid));
+      } catch (e) {
+        throw new DeployError('manifest', (e as Error).message, log.text(), { cause: e });
+      }
+    }
     const appEnv = app.env ?? {};
     log.add(API, 'OUT', `Created app with guid ${identity.guid}`);
 
