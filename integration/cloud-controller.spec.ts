@@ -14,6 +14,12 @@ import { DeployError, type Deployment } from '../src/platform/types.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 import { FINAL_BP, REPO, eventually, nodeWebApp, tempDir, writeTree } from '../test/platform/helpers.js';
 
+/** True while `pid` runs (a zombie waiting for its reaper does not count). */
+async function liveProcess(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat !== undefined && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
 describe('Cloud Controller behaviour on the local platform (issue 11)', function () {
   this.timeout(90000);
   let root: string;
@@ -89,6 +95,30 @@ sidecars:
     expect(vcap['user-provided'][0]).to.deep.include({ label: 'user-provided', tags: ['agent'], instance_name: 'agent-creds', binding_name: null, credentials: { token: 's3cr3t' } });
     expect(vcap['p.mysql'][0]).to.deep.include({ label: 'p.mysql', plan: 'small', provider: null, name: 'orders-db' });
     expect((await d.get('/env/DATABASE_URL')).body).to.equal('mysql2://u:p@db.internal:3306/orders');
+  });
+
+  it('runs a task with the task env, no sidecar, its own tag and exit status; what it started dies with it', async () => {
+    const a = await app('task-app', 'applications:\n- name: task-app\n  memory: 256M\n  services: [agent-creds]\n');
+    deployment = await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [bp, FINAL_BP], serviceCatalog: [userProvidedService('agent-creds', { token: 's3cr3t' })] });
+    const d = deployment;
+    await eventually(async () => expect(d.logs()).to.include('agent: token=s3cr3t'));
+    const sidecarLines = () => d.logs().split('\n').filter((l) => l.includes('SIDECAR/AGENT')).length;
+    const before = sidecarLines();
+    const script = [
+      'echo "creds=$(echo "$VCAP_SERVICES" | grep -o s3cr3t)"',
+      'echo "port=[$PORT] guid=[$CF_INSTANCE_GUID] addr=[$CF_INSTANCE_ADDR] ports=$CF_INSTANCE_PORTS mem=$MEMORY_LIMIT"',
+      'sleep 300 & echo "bg=$!"',
+      'exit 3',
+    ].join('; ');
+    const result = await d.runTask(script, { name: 'migrate', memoryMb: 64 });
+    expect(result.exitStatus).to.equal(3);
+    expect(result.logs).to.include('[APP/TASK/migrate/0] OUT creds=s3cr3t');
+    expect(result.logs).to.include('[APP/TASK/migrate/0] OUT port=[] guid=[] addr=[] ports=[] mem=64m');
+    expect(result.logs).to.include('[APP/TASK/migrate/0] OUT Exit status 3');
+    expect(sidecarLines(), 'no sidecar ran for the task').to.equal(before);
+    const bg = Number(/bg=(\d+)/.exec(result.logs)?.[1]);
+    expect(await liveProcess(bg), 'the background process is gone with the task').to.equal(false);
+    expect((await d.runTask('true')).exitStatus).to.equal(0);
   });
 
   it('fills ((vars)) from --var values', async () => {

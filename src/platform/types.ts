@@ -129,8 +129,29 @@ export interface Deployment {
   waitUntilRunning(options?: { minRestarts?: number; timeoutMs?: number }): Promise<void>;
   /** Call `listener` with each new log line; returns the unsubscribe function. */
   onLog(listener: (line: string) => void): () => void;
+  /**
+   * Run a one-off task with the app's droplet (`cf run-task`): its own container, the task env,
+   * no sidecars, logs tagged `[APP/TASK/<name>/0]`. Resolves with its exit status.
+   */
+  runTask(command: string, options?: TaskOptions): Promise<TaskResult>;
   /** Stop everything and remove the app. Idempotent. */
   delete(): Promise<void>;
+}
+
+export interface TaskOptions {
+  /** Default: 8 random hex digits, as Cloud Controller names tasks. */
+  name?: string;
+  /** Default 1024 (CC's default_app_memory). */
+  memoryMb?: number;
+}
+
+/** A finished task. */
+export interface TaskResult {
+  name: string;
+  /** 0 when the task succeeded; the command's exit status otherwise. */
+  exitStatus: number;
+  /** The task's tagged log lines (`[APP/TASK/<name>/0] ...`) and its CELL lines. */
+  logs: string;
 }
 
 export interface Platform {

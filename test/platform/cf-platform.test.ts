@@ -9,6 +9,8 @@ import { zipDirectory } from '../../src/platform/cf/zip-dir.js';
 import { extractZip } from '../../src/platform/local/unzip.js';
 import { DeployError } from '../../src/platform/types.js';
 import { UsageError } from '../../src/errors.js';
+import { parseServicesFile, userProvidedService } from '../../src/platform/services.js';
+import { parse } from 'yaml';
 import { FINAL_BP, HANDMADE_BP, nodeWebApp, tempDir, writeTree } from './helpers.js';
 
 const STUB = `#!/usr/bin/env node
@@ -150,6 +152,68 @@ describe('CfPlatform', () => {
         const argvs = (await calls()).map((c) => c.argv[0] + ' ' + c.argv[1]);
         expect(argvs).to.include('update-buildpack demo_abc123_bp0');
       });
+    });
+  });
+
+  describe('Cloud Controller flows (issue 11)', () => {
+    it('creates user-provided services, binds them by their names, pushes instances, processes and health checks, and deletes the services', async () => {
+      await answer([...guidAnswers, { match: ['push'], stdout: 'ok\n' }]);
+      const appDir = await writeTree(path.join(root, 'app'), {
+        ...nodeWebApp(),
+        'manifest.yml': [
+          'applications:',
+          '- name: demo',
+          '  instances: 2',
+          '  memory: 256M',
+          '  health-check-type: http',
+          '  health-check-http-endpoint: /health',
+          '  timeout: 30',
+          '  services: [creds, orders-db]',
+          '  processes:',
+          '  - {type: worker, command: ./worker, instances: 1, memory: 128M, health-check-type: process}',
+          '',
+        ].join('\n'),
+      });
+      const d = await platform.deploy({
+        dir: appDir,
+        manifest: path.join(appDir, 'manifest.yml'),
+        buildpacks: [FINAL_BP],
+        serviceCatalog: [userProvidedService('creds', { token: 't' }, ['agent']), ...parseServicesFile('{"p.mysql":[{"name":"orders-db"}]}', 's.json')],
+      });
+      await d.delete();
+      const all = await calls();
+      const argvs = all.map((c) => c.argv.map((a) => (a.endsWith('.zip') ? '<zip>' : a)).join(' '));
+      expect(argvs).to.include.members(['create-user-provided-service creds-abc123 -p {"token":"t"} -t agent', 'delete-service creds-abc123 -f']);
+      expect(argvs.indexOf('create-user-provided-service creds-abc123 -p {"token":"t"} -t agent')).to.be.lessThan(argvs.findIndex((a) => a.startsWith('push ')));
+      expect(argvs.indexOf('delete-service creds-abc123 -f')).to.be.greaterThan(argvs.indexOf('delete demo-abc123 -f -r'));
+      expect(argvs.some((a) => a.includes('orders-db') && a.startsWith('create'))).to.equal(false);
+      const pushed = parse(all.find((c) => c.argv[0] === 'push')?.manifest ?? '') as { applications: Array<Record<string, unknown>> };
+      expect(pushed.applications[0]).to.deep.include({
+        instances: 2,
+        memory: '256M',
+        'health-check-type': 'http',
+        'health-check-http-endpoint': '/health',
+        timeout: 30,
+        services: [{ name: 'creds-abc123', binding_name: 'creds' }, { name: 'orders-db', binding_name: 'orders-db' }],
+        processes: [{ type: 'worker', command: './worker', memory: '128M', instances: 1, 'health-check-type': 'process' }],
+      });
+    });
+
+    it('runs a task with cf run-task and reports the exit status from its failure reason', async () => {
+      await answer([
+        ...guidAnswers.filter((a) => a.match[0] !== 'logs'),
+        { match: ['push'], stdout: 'ok\n' },
+        { match: ['run-task'], stdout: 'Task has been submitted successfully for execution.\n' },
+        { match: ['curl', '/v3/apps/guid-1/tasks?names=migrate'], stdout: JSON.stringify({ resources: [{ name: 'migrate', state: 'FAILED', result: { failure_reason: 'APP/TASK/migrate: Exited with status 3' } }] }) },
+        { match: ['logs', 'demo-abc123', '--recent'], stdout: '2024-01-01T00:00:00.00+0000 [APP/TASK/migrate/0] OUT migrating\n2024-01-01T00:00:00.00+0000 [APP/PROC/WEB/0] OUT web line\n' },
+      ]);
+      const appDir = await writeTree(path.join(root, 'app'), nodeWebApp());
+      const d = await platform.deploy({ dir: appDir, name: 'demo', buildpacks: [FINAL_BP] });
+      const r = await d.runTask('rake db:migrate', { name: 'migrate', memoryMb: 64 });
+      await d.delete();
+      expect(r).to.deep.equal({ name: 'migrate', exitStatus: 3, logs: '2024-01-01T00:00:00.00+0000 [APP/TASK/migrate/0] OUT migrating\n' });
+      const runTask = (await calls()).find((c) => c.argv[0] === 'run-task');
+      expect(runTask?.argv).to.deep.equal(['run-task', 'demo-abc123', '--command', 'rake db:migrate', '--name', 'migrate', '-m', '64M']);
     });
   });
 

@@ -3,7 +3,8 @@
 
 import { rm } from 'node:fs/promises';
 import { BuildpackError } from '../../errors.js';
-import type { Deployment, ProcessInfo, StagedSidecar, StagingResult } from '../types.js';
+import { randomBytes } from 'node:crypto';
+import type { Deployment, ProcessInfo, StagedSidecar, StagingResult, TaskOptions, TaskResult } from '../types.js';
 import type { CfClient } from './cf-client.js';
 
 /** What a deploy created, so that it can always be deleted. */
@@ -12,6 +13,8 @@ export interface Resources {
   name: string;
   cfHome: string;
   buildpacks: string[];
+  /** User-provided service instances created for this app (deleted after it). */
+  services: string[];
   appCreated: boolean;
 }
 
@@ -47,6 +50,7 @@ export function stagingResultFrom(droplet: Record<string, unknown>, sidecars: Re
 /** Delete the app and the buildpacks created for it, then the CF_HOME dir. Never throws. */
 export async function cleanup(res: Resources): Promise<void> {
   if (res.appCreated) await res.cf.run(['delete', res.name, '-f', '-r'], true);
+  for (const s of res.services) await res.cf.run(['delete-service', s, '-f'], true);
   for (const bp of res.buildpacks) await res.cf.run(['delete-buildpack', bp, '-f'], true);
   await rm(res.cfHome, { recursive: true, force: true });
 }
@@ -139,6 +143,28 @@ export class CfDeployment implements Deployment {
       if (Date.now() >= deadline) {
         await this.refreshLogs();
         throw new BuildpackError('INSTANCE_TIMEOUT', `app ${this.res.name} not running with ${options.minRestarts ?? 0} restart(s) in time`);
+      }
+      await sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** `cf run-task`, then poll the task's state; the exit status comes from its failure_reason. */
+  async runTask(command: string, options: TaskOptions = {}): Promise<TaskResult> {
+    const name = options.name ?? randomBytes(4).toString('hex');
+    const args = ['run-task', this.res.name, '--command', command, '--name', name];
+    if (options.memoryMb !== undefined) args.push('-m', `${options.memoryMb}M`);
+    await this.res.cf.run(args);
+    for (;;) {
+      const list = await this.res.cf.curl<{ resources?: Array<{ name?: string; state?: string; result?: { failure_reason?: string | null } }> }>(
+        `/v3/apps/${this.guid}/tasks?names=${encodeURIComponent(name)}`,
+      );
+      const task = list.resources?.find((t) => t.name === name);
+      if (task?.state === 'SUCCEEDED' || task?.state === 'FAILED') {
+        const logs = await this.refreshLogs();
+        const reason = task.result?.failure_reason ?? '';
+        const status = task.state === 'SUCCEEDED' ? 0 : Number(/Exited with status (\d+)/.exec(reason)?.[1] ?? 1);
+        const mine = logs.split('\n').filter((l) => l.includes(`[APP/TASK/${name}/`));
+        return { name, exitStatus: status, logs: mine.map((l) => `${l}\n`).join('') };
       }
       await sleep(this.pollIntervalMs);
     }

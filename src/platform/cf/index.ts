@@ -9,6 +9,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { isBuildpackError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
+import type { ProcessSpec } from '../process-spec.js';
+import { bindServices } from '../services.js';
 import { DeployError, type AppSpec, type Deployment, type DeployPhase, type Platform, type StagingResult } from '../types.js';
 import { CfClient } from './cf-client.js';
 import { spawnRunner, type CommandRunner } from './command-runner.js';
@@ -63,15 +65,16 @@ export class CfPlatform implements Platform {
     // Credentials travel in env (cf auth reads CF_USERNAME/CF_PASSWORD), never in argv.
     Object.assign(env, { CF_HOME: cfHome, CF_COLOR: 'false', CF_USERNAME: config.username, CF_PASSWORD: config.password });
     const cf = new CfClient(this.options.runner ?? spawnRunner(), env);
-    const res: Resources = { cf, name, cfHome, buildpacks: [], appCreated: false };
+    const res: Resources = { cf, name, cfHome, buildpacks: [], services: [], appCreated: false };
 
     try {
       await cf.run(['api', config.api, ...(config.skipSslValidation ? ['--skip-ssl-validation'] : [])]);
       await cf.run(['auth']);
       await cf.run(['target', '-o', config.org, '-s', config.space]);
       const bpNames = await this.uploadBuildpacks(res, app.buildpacks);
+      const services = await createServices(res, app, suffix);
       const manifest = path.join(cfHome, 'manifest.yml');
-      await writeFile(manifest, stringify({ applications: [appManifestEntry(app, name, bpNames)] }));
+      await writeFile(manifest, stringify({ applications: [appManifestEntry(app, name, bpNames, services)] }));
       res.appCreated = true;
       const push = await cf.run(['push', name, '-f', manifest], true);
       if (push.code !== 0) {
@@ -121,16 +124,67 @@ export class CfPlatform implements Platform {
   }
 }
 
-/** `applications[0]` of the manifest pushed: the spec with uploaded buildpack names. */
-function appManifestEntry(app: AppSpec, name: string, buildpacks: string[]): Record<string, unknown> {
-  const entry: Record<string, unknown> = { name, path: path.resolve(app.dir), buildpacks, memory: `${app.memoryMb ?? 1024}M` };
+/** A process type's keys in the cf manifest format (CC's ManifestProcessUpdateMessage/ScaleMessage). */
+function processKeys(p: ProcessSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (p.command) out.command = p.command;
+  if (p.memoryMb !== undefined) out.memory = `${p.memoryMb}M`;
+  if (p.diskMb !== undefined) out.disk_quota = `${p.diskMb}M`;
+  if (p.instances !== undefined) out.instances = p.instances;
+  const hc = p.healthCheck;
+  if (hc?.type) out['health-check-type'] = hc.type;
+  if (hc?.endpoint) out['health-check-http-endpoint'] = hc.endpoint;
+  if (hc?.invocationTimeoutMs !== undefined) out['health-check-invocation-timeout'] = Math.round(hc.invocationTimeoutMs / 1000);
+  if (hc?.startTimeoutMs !== undefined) out.timeout = Math.round(hc.startTimeoutMs / 1000);
+  return out;
+}
+
+/** `applications[0]` of the manifest pushed: the resolved spec with uploaded buildpack and created service names. */
+export function appManifestEntry(app: AppSpec, name: string, buildpacks: string[], services: Array<{ name: string; binding_name: string }> = []): Record<string, unknown> {
+  const web = app.processes?.find((p) => p.type === 'web');
+  const entry: Record<string, unknown> = { name, path: path.resolve(app.dir), buildpacks, ...(web ? processKeys(web) : {}), memory: `${app.memoryMb ?? 1024}M` };
   if (app.env && Object.keys(app.env).length > 0) entry.env = app.env;
   if (app.stack) entry.stack = app.stack;
   if (app.command) entry.command = app.command;
+  if (app.diskMb !== undefined) entry.disk_quota = `${app.diskMb}M`;
+  if (app.instances !== undefined) entry.instances = app.instances;
+  if (app.noRoute !== undefined) entry['no-route'] = app.noRoute;
+  if (app.randomRoute !== undefined) entry['random-route'] = app.randomRoute;
   if (app.sidecars && app.sidecars.length > 0) {
     entry.sidecars = app.sidecars.map((s) => ({ ...s, ...(s.memory !== undefined ? { memory: `${s.memory}M` } : {}) }));
   }
+  const others = (app.processes ?? []).filter((p) => p.type !== 'web');
+  if (others.length > 0) entry.processes = others.map((p) => ({ type: p.type, ...processKeys(p) }));
+  if (services.length > 0) entry.services = services;
   return entry;
+}
+
+/**
+ * The services to bind: user-provided ones are created with `cf create-user-provided-service`
+ * under a unique name and bound with the original name as binding name (so VCAP_SERVICES shows
+ * the name the app asked for); brokered ones (a services file) must already exist on the
+ * foundation and are bound by name.
+ */
+async function createServices(res: Resources, app: AppSpec, suffix: string): Promise<Array<{ name: string; binding_name: string }>> {
+  const catalog = app.serviceCatalog ?? [];
+  const refs = app.services ?? catalog.map((s) => ({ name: s.name }));
+  if (refs.length === 0) return [];
+  const bound = bindServices(refs, catalog, { file: app.manifest ?? 'push', key: 'applications[0].services' });
+  const out: Array<{ name: string; binding_name: string }> = [];
+  for (const { instance, ref } of bound) {
+    const bindingName = ref.binding_name ?? instance.name;
+    if (instance.label !== 'user-provided') {
+      out.push({ name: instance.name, binding_name: bindingName });
+      continue;
+    }
+    const unique = dnsSafeName(instance.name, suffix);
+    const args = ['create-user-provided-service', unique, '-p', JSON.stringify(instance.credentials)];
+    if (instance.tags.length > 0) args.push('-t', instance.tags.join(','));
+    await res.cf.run(args);
+    res.services.push(unique);
+    out.push({ name: unique, binding_name: bindingName });
+  }
+  return out;
 }
 
 export { cfConfigFromEnv, dnsSafeName, type CfConfig } from './config.js';

@@ -2,13 +2,16 @@
 // rules, and runs one instance (web + sidecars) on 127.0.0.1 — the embedded default platform.
 
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isBuildpackError } from '../../errors.js';
+import { isBuildpackError, UsageError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
 import { bindServices, vcapServices as renderVcapServices } from '../services.js';
-import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult } from '../types.js';
+import { runTask } from '../task.js';
+import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult, type TaskOptions, type TaskResult } from '../types.js';
+import { launcherArgs } from './launcher.js';
+import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
 import type { AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
 import { freePort } from './ports.js';
@@ -133,7 +136,45 @@ export class LocalPlatform implements Platform {
       await runner.stop();
       throw await fail('starting', (e as Error).message, { cause: e });
     }
-    return new LocalDeployment(name, `http://127.0.0.1:${port}`, stagingLogs, staged.result, log, runner, async () => {
+    const dropletDir = staged.dropletDir;
+    const entrypointPrefix = staged.entrypointPrefix;
+    const hostEnv = this.options.hostEnv;
+    const tasksRoot = path.join(workDir, 'tasks');
+    // Process mode: each task gets a fresh copy of the droplet (its "container"), removed after.
+    const task = (command: string, options?: TaskOptions) =>
+      runTask(
+        {
+          app: identity,
+          appEnv,
+          vcapServices,
+          log,
+          path: hostEnv.PATH,
+          container: async () => {
+            await mkdir(tasksRoot, { recursive: true });
+            const root = await mkdtemp(path.join(tasksRoot, 'task-'));
+            await cp(dropletDir, root, { recursive: true, verbatimSymlinks: true });
+            let proc: GroupProcess | undefined;
+            return {
+              launcher: { home: `${root}/app`, tmpDir: `${root}/tmp`, depsDir: `${root}/deps` },
+              ip: '127.0.0.1',
+              internalIp: '127.0.0.1',
+              spawn: (cmd, env, stdout, stderr) => {
+                const p = spawnGroup('/bin/bash', launcherArgs(`${root}/app`, cmd, entrypointPrefix), { env, cwd: root, stdout, stderr });
+                proc = p;
+                return { exited: p.exited.then((info) => ({ status: info.status })) };
+              },
+              destroy: async () => {
+                // the whole process group goes, as a container's processes do
+                if (proc) await stopGroup(proc, 0);
+                await rm(root, { recursive: true, force: true });
+              },
+            };
+          },
+        },
+        command,
+        options,
+      );
+    return new LocalDeployment(name, `http://127.0.0.1:${port}`, stagingLogs, staged.result, log, runner, task, async () => {
       await rm(workDir, { recursive: true, force: true });
       log.add(API, 'OUT', `Deleted app with guid ${identity.guid}`);
     });
@@ -151,6 +192,7 @@ class LocalDeployment implements Deployment {
     readonly stagingResult: StagingResult,
     private readonly log: LogBook,
     private readonly runner: InstanceRunner,
+    private readonly task: (command: string, options?: TaskOptions) => Promise<TaskResult>,
     private readonly cleanup: () => Promise<void>,
   ) {}
 
@@ -181,6 +223,11 @@ class LocalDeployment implements Deployment {
 
   onLog(listener: (line: string) => void): () => void {
     return this.log.onLine(listener);
+  }
+
+  runTask(command: string, options?: TaskOptions): Promise<TaskResult> {
+    if (this.deleted) return Promise.reject(new UsageError(`app ${this.name} was deleted`));
+    return this.task(command, options);
   }
 
   delete(): Promise<void> {
