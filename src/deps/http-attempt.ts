@@ -1,14 +1,16 @@
-// One attempt at fetching a URI: connect (directly, through a forward proxy, or through a CONNECT
-// tunnel), follow redirects, classify the status, and hand out the body as a guarded stream
-// (idle timeout, total deadline, short-body detection). Retrying is fetch.ts's business.
+// One attempt at fetching a URI: `node-fetch` is the HTTP client (redirect: 'manual', compress
+// off, an AbortSignal for every timeout); this file keeps the fetcher's own rules around it:
+// which redirects to follow and with which credentials, how a status is classified, the proxy
+// (an agent from proxy-agent.ts, loaded only when one is configured), and the body handed out as
+// a guarded stream (idle timeout, total deadline, short-body detection). Every way an attempt
+// ends clears its timers and destroys its sockets. Retrying is fetch.ts's business.
 
 import { createReadStream, promises as fs } from 'node:fs';
-import http, { type IncomingMessage } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
-import { isIP, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
-import tls from 'node:tls';
+import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { Response } from 'node-fetch';
 import { redactText, redactUri } from '../log/redact.js';
 import { proxyFor } from './proxy.js';
 import type { FetchedBody, FetchOptions } from './types.js';
@@ -33,6 +35,11 @@ export interface AttemptSettings {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const HIGH_WATER_MARK = 1024 * 1024;
+
+// Loaded on the first http(s) request: a staging served from the cached buildpack never needs it.
+let nodeFetch: Promise<typeof import('node-fetch')> | undefined;
+let proxyAgents: Promise<typeof import('./proxy-agent.js')> | undefined;
 
 /** Open `uri` (http, https or file) and return its body, following redirects. */
 export async function openOnce(uri: string, s: AttemptSettings): Promise<FetchedBody> {
@@ -46,12 +53,17 @@ export async function openOnce(uri: string, s: AttemptSettings): Promise<Fetched
   const visited = [url.href];
   for (;;) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AttemptError(`unsupported URI scheme ${url.protocol}`, false);
-    const { res, abort } = await request(url, s);
-    const status = res.statusCode ?? 0;
-    if (REDIRECTS.has(status) && res.headers.location) {
-      res.resume();
-      abort();
-      const next = new URL(res.headers.location, url);
+    const exchange = await request(url, s);
+    const { res } = exchange;
+    const location = res.headers.get('location');
+    if (REDIRECTS.has(res.status) && location) {
+      exchange.end();
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new AttemptError(`HTTP ${res.status} redirect to an invalid location`, false, res.status);
+      }
       // Credentials go only to the origin they were given for.
       if (next.origin !== url.origin || next.username === '') {
         if (next.origin !== url.origin) { next.username = ''; next.password = ''; }
@@ -63,21 +75,20 @@ export async function openOnce(uri: string, s: AttemptSettings): Promise<Fetched
       url = next;
       continue;
     }
-    if (status >= 200 && status < 300) return guardBody(res, abort, s);
-    res.resume();
-    abort();
+    if (res.status >= 200 && res.status < 300) return guardBody(exchange, s);
+    exchange.end();
     throw statusError(res, s.env, url);
   }
 }
 
-function statusError(res: IncomingMessage, env: Record<string, string | undefined>, url: URL): AttemptError {
-  const status = res.statusCode ?? 0;
-  const text = `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+function statusError(res: Response, env: Record<string, string | undefined>, url: URL): AttemptError {
+  const { status } = res;
+  const text = `HTTP ${status}${res.statusText ? ` ${res.statusText}` : ''}`;
   if (status === 407) {
     const proxy = safeProxyFor(url, env);
     return new AttemptError(`proxy authentication required (${text}) at proxy ${proxy ? redactUri(proxy.href) : '?'}`, false, status);
   }
-  if (status === 408 || status === 429 || status >= 500) return new AttemptError(text, true, status, retryAfter(res.headers['retry-after']));
+  if (status === 408 || status === 429 || status >= 500) return new AttemptError(text, true, status, retryAfter(res.headers.get('retry-after')));
   return new AttemptError(text, false, status);
 }
 
@@ -90,7 +101,7 @@ function safeProxyFor(url: URL, env: Record<string, string | undefined>): URL | 
 }
 
 /** `Retry-After` as ms: delta-seconds or an HTTP date. */
-function retryAfter(value: string | undefined): number | undefined {
+function retryAfter(value: string | null): number | undefined {
   if (!value) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
@@ -110,108 +121,106 @@ async function openFile(url: URL): Promise<FetchedBody> {
   }
   // A device or a fifo (file:///dev/zero, a pipe nobody writes) would stream forever or block.
   if (!regular) throw new AttemptError(`cannot read ${file}: not a regular file`, false);
-  return { stream: createReadStream(file, { highWaterMark: 1024 * 1024 }), size };
+  return { stream: createReadStream(file, { highWaterMark: HIGH_WATER_MARK }), size };
 }
 
-function authHeader(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${decodeURIComponent(user)}:${decodeURIComponent(password)}`).toString('base64')}`;
+/**
+ * `user:password` of a URI, percent-decoded. A bad escape (`p%zz`) is the URI's fault, not a
+ * network's: a non-retryable error that names what is wrong without echoing the credentials.
+ */
+function credentials(url: URL, what: string): string {
+  try {
+    return `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  } catch {
+    throw new AttemptError(`the user name or password in ${what} has an invalid %-escape (write a literal % as %25)`, false);
+  }
 }
 
-/** Issue the GET for `url`; resolves on response headers. `abort` tears the attempt down. */
-async function request(url: URL, s: AttemptSettings): Promise<{ res: IncomingMessage; abort: (reason?: AttemptError) => void }> {
+/** A request whose response headers arrived; `end` tears it down (idempotent). */
+interface Exchange {
+  res: Response;
+  /** Abort the request (with `why` as the reason the body reports), clear timers, destroy sockets. */
+  end: (why?: AttemptError) => void;
+  /** Why the exchange was ended, when it was ended by a timer. */
+  reason: () => AttemptError | undefined;
+}
+
+/** Issue the GET for `url`; resolves on response headers. */
+async function request(url: URL, s: AttemptSettings): Promise<Exchange> {
   let proxy: URL | undefined;
+  const proxyVariable = url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
   try {
     proxy = proxyFor(url, s.env);
   } catch {
-    throw new AttemptError(`invalid proxy URL in ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'}`, false);
+    throw new AttemptError(`invalid proxy URL in ${proxyVariable}`, false);
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const headers: Record<string, string> = { 'user-agent': 'sidecar-buildpack', accept: '*/*' };
-  if (url.username || url.password) headers.authorization = authHeader(url.username, url.password);
-  const proxyHeaders: Record<string, string> = {};
-  if (proxy && (proxy.username || proxy.password)) proxyHeaders['proxy-authorization'] = authHeader(proxy.username, proxy.password);
+  if (url.username || url.password) headers.authorization = `Basic ${Buffer.from(credentials(url, 'the URI')).toString('base64')}`;
+  // The proxy agents decode the proxy's credentials themselves; refuse a bad escape before they throw.
+  if (proxy && (proxy.username || proxy.password)) credentials(proxy, `the proxy URL in ${proxyVariable}`);
   const bare = new URL(url.href);
   bare.username = '';
   bare.password = '';
 
-  let tunnel: Socket | undefined;
-  if (proxy && url.protocol === 'https:') tunnel = await connectTunnel(proxy, `${url.hostname}:${port}`, proxyHeaders, s);
+  const controller = new AbortController();
+  const tls = url.protocol === 'https:' ? { ca: s.ca } : {};
+  const [{ default: fetch }, agent] = await Promise.all([
+    (nodeFetch ??= import('node-fetch')),
+    proxy
+      ? (proxyAgents ??= import('./proxy-agent.js')).then((m) => m.proxyAgent(proxy, url, { ca: s.ca, signal: controller.signal }))
+      : url.protocol === 'https:' ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent({ keepAlive: false }),
+  ]);
 
-  return new Promise((resolve, reject) => {
-    const tlsOptions = { ca: s.ca, servername: isIP(host) ? undefined : host };
-    let req: http.ClientRequest;
-    if (tunnel) {
-      const socket = tunnel;
-      req = https.request({ host, port, path: bare.pathname + bare.search, headers, createConnection: () => tls.connect({ ...tlsOptions, socket }) });
-    } else if (proxy) {
-      req = http.request({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port || 80), path: bare.href, headers: { ...headers, ...proxyHeaders, host: url.host }, agent: false });
-    } else {
-      const mod = url.protocol === 'https:' ? https : http;
-      req = mod.request({ host, port, path: bare.pathname + bare.search, headers, agent: false, ...(url.protocol === 'https:' ? tlsOptions : {}) });
-    }
-    let reason: AttemptError | undefined;
-    const timers: NodeJS.Timeout[] = [];
-    const abort = (why?: AttemptError): void => {
-      reason ??= why;
-      timers.forEach(clearTimeout);
-      req.destroy(why);
-      tunnel?.destroy();
-    };
-    timers.push(setTimeout(() => abort(new AttemptError(`no response within ${s.connectTimeoutMs} ms`, true)), s.connectTimeoutMs));
-    timers.push(setTimeout(() => abort(deadlineError()), Math.max(0, s.deadline - Date.now())));
-    req.on('error', (e) => reject(reason ?? networkError(e)));
-    req.on('response', (res) => {
-      clearTimeout(timers[0]);
-      (res as IncomingMessage & { abortReason?: () => AttemptError | undefined }).abortReason = () => reason;
-      res.on('close', () => timers.forEach(clearTimeout));
-      resolve({ res, abort });
-    });
-    req.end();
-  });
+  let reason: AttemptError | undefined;
+  let ended = false;
+  const timers: NodeJS.Timeout[] = [];
+  const end = (why?: AttemptError): void => {
+    reason ??= why;
+    timers.forEach(clearTimeout);
+    if (ended) return;
+    ended = true;
+    controller.abort();
+    agent.destroy();
+  };
+  timers.push(setTimeout(() => end(new AttemptError(`no response within ${s.connectTimeoutMs} ms${proxy ? ` (through proxy ${redactUri(proxy.href)})` : ''}`, true)), s.connectTimeoutMs));
+  timers.push(setTimeout(() => end(deadlineError()), Math.max(0, s.deadline - Date.now())));
+  try {
+    const res = await fetch(bare.href, { headers, redirect: 'manual', compress: false, agent, signal: controller.signal, highWaterMark: HIGH_WATER_MARK });
+    clearTimeout(timers[0]);
+    // node-fetch emits 'error' on the body when aborted, listener or not: the body's consumer
+    // (guardBody) reports it; here it must not crash the process.
+    res.body?.on('error', () => undefined);
+    return { res, end, reason: () => reason };
+  } catch (e) {
+    end();
+    throw reason ?? networkError(e as Error & { code?: string });
+  }
 }
 
 function deadlineError(): AttemptError {
   return new AttemptError(`gave up: total time limit reached`, false);
 }
 
-function networkError(e: Error): AttemptError {
-  const code = (e as NodeJS.ErrnoException).code;
+/** A failed request as a reason: the system error's code and message (node-fetch wraps them). */
+function networkError(e: Error & { code?: string }): AttemptError {
+  if (e instanceof AttemptError) return e;
+  const code = e.code;
+  const message = /reason: ([\s\S]*)$/.exec(e.message)?.[1] ?? e.message;
   // An untrusted certificate stays untrusted: retrying only delays the error.
   const tlsTrust = typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
-  return new AttemptError(`${code ? `${code}: ` : ''}${e.message}`, !tlsTrust);
-}
-
-/** Open a CONNECT tunnel through `proxy` to `target` (host:port). */
-function connectTunnel(proxy: URL, target: string, headers: Record<string, string>, s: AttemptSettings): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port || 80), method: 'CONNECT', path: target, headers: { ...headers, host: target }, agent: false });
-    const timer = setTimeout(() => req.destroy(new AttemptError(`proxy ${redactUri(proxy.href)} did not answer CONNECT within ${s.connectTimeoutMs} ms`, true)), Math.min(s.connectTimeoutMs, Math.max(0, s.deadline - Date.now())));
-    req.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e instanceof AttemptError ? e : networkError(e));
-    });
-    req.on('connect', (res: IncomingMessage, socket: Socket) => {
-      clearTimeout(timer);
-      const status = res.statusCode ?? 0;
-      if (status === 200) return resolve(socket);
-      socket.destroy();
-      if (status === 407) reject(new AttemptError(`proxy authentication required (HTTP 407) at proxy ${redactUri(proxy.href)}`, false, 407));
-      else reject(new AttemptError(`proxy ${redactUri(proxy.href)} refused CONNECT to ${target}: HTTP ${status}`, status >= 500, status));
-    });
-    req.end();
-  });
+  return new AttemptError(`${code && !message.includes(code) ? `${code}: ` : ''}${message}`, !tlsTrust);
 }
 
 /**
  * The body as a stream that ends only when complete: a stall (no byte for idleTimeoutMs while we
  * are reading), a reset or fewer bytes than Content-Length destroy it with a retryable AttemptError.
  */
-function guardBody(res: IncomingMessage, abort: (reason?: AttemptError) => void, s: AttemptSettings): FetchedBody {
-  const header = res.headers['content-length'];
-  const expected = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
-  const reasonOf = (res as IncomingMessage & { abortReason?: () => AttemptError | undefined }).abortReason ?? (() => undefined);
-  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+function guardBody(exchange: Exchange, s: AttemptSettings): FetchedBody {
+  const { res } = exchange;
+  const source = res.body as unknown as Readable;
+  const header = res.headers.get('content-length');
+  const expected = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+  const body = new PassThrough({ highWaterMark: HIGH_WATER_MARK });
   // The body may fail before the consumer attaches (a short body that ends while it is still
   // creating its temp dir): the error stays in `body.errored` for the consumer's pipeline to
   // report, instead of crashing the process as an unhandled 'error' event.
@@ -221,39 +230,46 @@ function guardBody(res: IncomingMessage, abort: (reason?: AttemptError) => void,
   let idle: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(idle);
-    idle = setTimeout(() => abort(new AttemptError(`stalled: no data for ${s.idleTimeoutMs} ms after ${received} bytes`, true)), s.idleTimeoutMs);
+    idle = setTimeout(() => exchange.end(new AttemptError(`stalled: no data for ${s.idleTimeoutMs} ms after ${received} bytes`, true)), s.idleTimeoutMs);
   };
   const fail = (fallback: string): void => {
     clearTimeout(idle);
-    if (!ended && !body.destroyed) body.destroy(reasonOf() ?? new AttemptError(fallback, true));
+    exchange.end();
+    if (!ended && !body.destroyed) body.destroy(exchange.reason() ?? new AttemptError(fallback, true));
   };
+  if (!source) {
+    exchange.end();
+    body.end();
+    return { stream: body, size: expected };
+  }
   arm();
-  res.on('data', (chunk: Buffer) => {
+  source.on('data', (chunk: Buffer) => {
     received += chunk.length;
     s.onProgress?.(received, expected);
     if (!body.write(chunk)) {
       // The consumer is slow, not the network: the idle clock stops while we wait for it.
       clearTimeout(idle);
-      res.pause();
+      source.pause();
     } else arm();
   });
   body.on('drain', () => {
     if (ended) return;
     arm();
-    res.resume();
+    source.resume();
   });
-  res.on('end', () => {
-    clearTimeout(idle);
+  source.on('end', () => {
     if (expected !== undefined && received !== expected) return fail(`short body: ${received} of ${expected} bytes`);
     ended = true;
+    clearTimeout(idle);
+    exchange.end();
     body.end();
   });
-  res.on('error', () => fail(`connection lost after ${received} bytes`));
-  res.on('close', () => fail(`connection closed after ${received} of ${expected ?? 'unknown'} bytes`));
+  source.on('error', () => fail(`connection lost after ${received} bytes`));
+  source.on('close', () => fail(`connection closed after ${received} of ${expected ?? 'unknown'} bytes`));
   // A consumer that gives up (or fails) must not leave the socket open.
   body.on('close', () => {
     clearTimeout(idle);
-    if (!ended) abort();
+    if (!ended) exchange.end();
   });
   return { stream: body, size: expected };
 }
