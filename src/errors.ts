@@ -72,6 +72,30 @@ export class CorruptArchiveError extends BuildpackError {
   }
 }
 
+/** The environment variable (MiB) that raises {@link ArchiveTooLargeError}'s limit; read by `bin/supply`. */
+export const MAX_UNPACKED_ENV = 'SIDECAR_BUILDPACK_MAX_UNPACKED_MB';
+
+/** An archive that would expand past the limit for one dependency (a bomb, or a limit set too low). */
+export class ArchiveTooLargeError extends BuildpackError {
+  constructor(readonly archive: string, readonly limit: number, detail = '') {
+    super(
+      'ARCHIVE_TOO_LARGE',
+      `archive ${archive} expands to more than ${Math.floor(limit / 1048576)} MiB (${limit} bytes), the limit for one dependency${detail ? ` (${detail})` : ''}; set ${MAX_UNPACKED_ENV} to a larger number of MiB if it is genuine`,
+    );
+  }
+}
+
+/**
+ * The file system refused what staging needs (disk full, read-only, a file where a directory
+ * should be...): says what was being done, where, and the system's reason. Code `DISK_FULL` for
+ * ENOSPC/EDQUOT, `FILE_SYSTEM` otherwise.
+ */
+export class FileSystemError extends BuildpackError {
+  constructor(readonly path: string, readonly errno: string | undefined, message: string, options?: { cause?: unknown }) {
+    super(errno === 'ENOSPC' || errno === 'EDQUOT' ? 'DISK_FULL' : 'FILE_SYSTEM', message, options);
+  }
+}
+
 /** An app developer's override variable (`NAME_VERSION`, `NAME_MEMORY`, ...) that is unusable. */
 export class OverrideError extends BuildpackError {
   constructor(readonly variable: string, reason: string) {

@@ -2,22 +2,41 @@
 // extracts beside the target and renames into place only when everything succeeded.
 //
 // Safety rules, for every format: names must be relative with no `..` component; symlinks must
-// point (lexically) inside the target; nothing is written through a symlink of the archive;
-// hardlinks must point inside; setuid/setgid/sticky bits are dropped; device nodes, fifos and
-// sockets are skipped (never created). Violations raise UnsafeArchiveError; unreadable input
-// (truncated, wrong format, no entries) raises CorruptArchiveError.
+// resolve inside the target, following the archive's other links (whatever their order); nothing
+// is written through a symlink of the archive; hardlinks must point inside; setuid/setgid/sticky
+// bits are dropped; device nodes, fifos and sockets are skipped (never created); names keep their
+// raw bytes; what an archive expands to is bounded (`maxBytes`, default
+// {@link DEFAULT_MAX_UNPACKED_BYTES}). Violations raise UnsafeArchiveError or
+// ArchiveTooLargeError; unreadable input (truncated, wrong format, no entries) raises
+// CorruptArchiveError; the file system's refusals (disk full...) raise FileSystemError.
 
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UnsafeArchiveError } from '../errors.js';
+import { ArchiveTooLargeError, MAX_UNPACKED_ENV, OverrideError, UnsafeArchiveError } from '../errors.js';
 import { extractTarStream } from './extract-tar.js';
 import { extractZipFile } from './extract-zip.js';
-import { removeQuietly, replaceDir, tempSibling } from './fsutil.js';
+import { fsError, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
 
 export { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
+
+/**
+ * What one dependency may expand to unless told otherwise: 1 GiB, Cloud Foundry's default app
+ * disk quota (cloud_controller_ng `default_app_disk_in_mb: 1024`) and ten times what the node
+ * runtime unpacks to. `bin/supply` reads `SIDECAR_BUILDPACK_MAX_UNPACKED_MB`
+ * (errors.ts MAX_UNPACKED_ENV) to change it.
+ */
+export const DEFAULT_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
+
+/** The limit `env` asks for (`SIDECAR_BUILDPACK_MAX_UNPACKED_MB`, whole MiB), or the default. */
+export function maxUnpackedBytesFrom(env: Record<string, string | undefined>): number {
+  const raw = env[MAX_UNPACKED_ENV];
+  if (raw === undefined || raw.trim() === '') return DEFAULT_MAX_UNPACKED_BYTES;
+  if (!/^\s*[1-9][0-9]{0,8}\s*$/.test(raw)) throw new OverrideError(MAX_UNPACKED_ENV, `must be a whole number of MiB (1 or more), got ${JSON.stringify(raw)}`);
+  return Number(raw.trim()) * 1024 * 1024;
+}
 
 /** Options of {@link extract} and {@link extractStream}. */
 export interface ExtractOptions {
@@ -32,6 +51,10 @@ export interface ExtractOptions {
   stripComponents?: number;
   /** Where a zip read from a stream is spooled (default: beside the extraction directory). */
   spoolDir?: string;
+  /** Most bytes the archive may expand to (default {@link DEFAULT_MAX_UNPACKED_BYTES}). */
+  maxBytes?: number;
+  /** The directory named in file-system errors (default: the extraction directory). */
+  where?: string;
 }
 
 /**
@@ -40,27 +63,58 @@ export interface ExtractOptions {
  */
 export async function extractStream(input: Readable, dir: string, options: ExtractOptions & { name: string }): Promise<void> {
   const kind = options.kind ?? archiveKind(options.name);
+  if (kind === 'zip') {
+    const spool = tempSibling(path.join(options.spoolDir ?? path.dirname(dir), path.basename(dir)), 'zip');
+    try {
+      await pipeline(input, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+      return await extractFile(spool, dir, options);
+    } finally {
+      await removeQuietly(spool);
+    }
+  }
+  return unpack(input, dir, kind, options);
+}
+
+/**
+ * Unpack the archive file `file` into the existing, empty directory `dir` (a zip is read in
+ * place, with no spool copy). Like {@link extractStream}, no atomicity here.
+ */
+export async function extractFile(file: string, dir: string, options: ExtractOptions & { name: string }): Promise<void> {
+  const kind = options.kind ?? archiveKind(options.name);
+  const limits = { archive: options.name, stripComponents: options.stripComponents, maxBytes: options.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES, where: options.where ?? dir };
+  if (kind === 'zip') return extractZipFile(file, dir, limits);
+  return unpack(createReadStream(file, { highWaterMark: 1024 * 1024 }), dir, kind, options);
+}
+
+async function unpack(input: Readable, dir: string, kind: ArchiveKind, options: ExtractOptions & { name: string }): Promise<void> {
   const archive = options.name;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
+  const where = options.where ?? dir;
   switch (kind) {
     case 'tgz':
     case 'txz':
-      return extractTarStream(input, dir, { compression: kind === 'tgz' ? 'gzip' : 'xz', stripComponents: options.stripComponents, archive });
-    case 'zip': {
-      const spool = tempSibling(path.join(options.spoolDir ?? path.dirname(dir), path.basename(dir)), 'zip');
-      try {
-        await pipeline(input, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
-        return await extractZipFile(spool, dir, { stripComponents: options.stripComponents, archive });
-      } finally {
-        await removeQuietly(spool);
-      }
-    }
+      return extractTarStream(input, dir, { compression: kind === 'tgz' ? 'gzip' : 'xz', stripComponents: options.stripComponents, archive, maxBytes, where });
+    case 'zip':
+      throw new TypeError('unpack: a zip is read from a file');
     case 'sh':
     case 'file': {
       const base = options.name;
       if (base.includes('/') || base === '.' || base === '..' || base === '') throw new UnsafeArchiveError(base, 'not a plain file name');
       const dest = path.join(dir, base);
-      await pipeline(input, createWriteStream(dest, { flags: 'wx', mode: 0o755 }));
-      await fs.chmod(dest, 0o755); // the umask may have removed bits
+      let bytes = 0;
+      const bounded = async function* (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+        for await (const chunk of source) {
+          bytes += chunk.length;
+          if (bytes > maxBytes) throw new ArchiveTooLargeError(archive, maxBytes);
+          yield chunk;
+        }
+      };
+      try {
+        await pipeline(input, bounded, createWriteStream(dest, { flags: 'wx', mode: 0o755 }));
+        await fs.chmod(dest, 0o755); // the umask may have removed bits
+      } catch (e) {
+        throw fsError(e, `write ${base} into`, where);
+      }
       return;
     }
   }
@@ -78,8 +132,8 @@ export async function extract(source: string | Readable, targetDir: string, opti
   const tmp = tempSibling(targetDir, 'extract');
   await fs.mkdir(tmp, { mode: 0o755 });
   try {
-    const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1024 * 1024 }) : source;
-    await extractStream(input, tmp, { ...options, name });
+    if (typeof source === 'string') await extractFile(source, tmp, { where: targetDir, ...options, name });
+    else await extractStream(source, tmp, { where: targetDir, ...options, name });
     await replaceDir(tmp, targetDir);
   } catch (e) {
     await removeQuietly(tmp);

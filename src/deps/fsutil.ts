@@ -1,27 +1,52 @@
-// Atomic file-system moves for the dependency layer: unique temp names next to their final place,
-// and replacing a directory so that readers only ever see the old or the new complete one.
+// File-system moves for the dependency layer: unique temp names next to their final place,
+// replacing a directory so that readers only ever see the old or the new complete one, and the
+// mapping of the system's refusals (disk full, read-only...) to typed errors that say where.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import fse from 'fs-extra';
+import { FileSystemError } from '../errors.js';
+
+/** Longest name a temp sibling takes from its target (NAME_MAX is 255 bytes; the suffix needs ~40). */
+const MAX_STEM = 160;
 
 /**
  * A unique, hidden sibling of `target` (same directory, hence same file system, so a rename is
- * atomic). Unique across processes: concurrent installers never share a temp name.
+ * atomic). Unique across processes: concurrent installers never share a temp name. A long
+ * basename is cut and suffixed with a hash of the whole, so the name never exceeds NAME_MAX.
  */
 export function tempSibling(target: string, tag: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return path.join(path.dirname(target), `.${shortStem(path.basename(target))}.${tag}-${process.pid}-${randomBytes(6).toString('hex')}`);
 }
 
-/** Remove a file or directory tree; a missing one is fine. */
+/** `name` itself when short enough, else a prefix of it and 12 hex digits of its sha256. */
+export function shortStem(name: string): string {
+  if (Buffer.byteLength(name) <= MAX_STEM) return name;
+  const digest = createHash('sha256').update(name).digest('hex').slice(0, 12);
+  return `${Buffer.from(name).subarray(0, MAX_STEM - 13).toString('latin1').replace(/[^\x20-\x7e]/g, '_')}~${digest}`;
+}
+
+/** Remove a file or directory tree (never following a symlink); a missing one is fine. */
 export async function removeQuietly(p: string): Promise<void> {
-  await fs.rm(p, { recursive: true, force: true, maxRetries: 2 }).catch(() => undefined);
+  await fse.remove(p).catch(() => undefined);
+}
+
+/** `mkdir -p`, with the system's refusal (a file in the way, read-only, disk full) as a FileSystemError. */
+export async function ensureDir(dir: string, what: string): Promise<void> {
+  try {
+    await fse.ensureDir(dir);
+  } catch (e) {
+    // Node's recursive mkdir reports some refusals (EROFS) as ENOENT: one plain mkdir tells the truth
+    const real = (e as NodeJS.ErrnoException).code === 'ENOENT' ? await fs.mkdir(dir).then(() => undefined, (e2: unknown) => e2) : e;
+    if (real !== undefined) throw fsError(real, `create ${what}`, dir);
+  }
 }
 
 /**
  * Move the complete directory `tmp` to `target`, replacing any directory already there. The old
- * one is first renamed aside (rename, not delete: a kill between the two renames leaves either
- * the old or the new tree in place, never a half-written one).
+ * one is first renamed aside (two renames, not fs-extra's remove-then-move: a kill between the
+ * two renames leaves either the old or the new tree in place, never none or a half-written one).
  */
 export async function replaceDir(tmp: string, target: string): Promise<void> {
   try {
@@ -46,12 +71,46 @@ export async function isFile(p: string): Promise<boolean> {
   }
 }
 
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device (disk full)',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a file is in the way where a directory should be',
+  EISDIR: 'a directory is in the way where a file should be',
+  EEXIST: 'something else is already there',
+  ENOTEMPTY: 'a non-empty directory is in the way',
+  EIO: 'input/output error',
+  ENOENT: 'it is not there (removed by another process?)',
+  ELOOP: 'too many symlinks',
+  ENAMETOOLONG: 'file name too long',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+};
+
+/** True for the errno codes that are the environment's fault, not a bug's. */
+export function isEnvironmentError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && code in REASONS;
+}
+
+/**
+ * `e` as a FileSystemError saying `could not <doing> <where>: <reason> (<code>)` when it is one of
+ * the system's refusals; any other error is returned as is (it is a bug, or already typed).
+ */
+export function fsError(e: unknown, doing: string, where: string): unknown {
+  if (e instanceof FileSystemError || !isEnvironmentError(e)) return e;
+  const code = (e as NodeJS.ErrnoException).code!;
+  return new FileSystemError(where, code, `could not ${doing} ${where}: ${REASONS[code]} (${code})`, { cause: e });
+}
+
 /**
  * Remove temp siblings of `target` (`.<name>.<tag>-<pid>-<rand>`, see tempSibling) left by a
  * process that no longer runs, e.g. a staging killed mid-extraction. Live processes' are kept.
  */
 export async function removeDeadSiblings(target: string): Promise<void> {
-  const prefix = `.${path.basename(target)}.`;
+  const prefix = `.${shortStem(path.basename(target))}.`;
   const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
   await Promise.all(
     names.map(async (name) => {

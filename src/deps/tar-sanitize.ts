@@ -1,10 +1,12 @@
 // A streaming tar filter: parses the archive (ustar, pax, GNU long names), checks every entry
-// with EntryGuard, and re-encodes only validated entries as plain ustar/pax for the system tar.
-// Because the extracting tar sees only what was checked, parser differences cannot be exploited.
+// with EntryGuard, and re-encodes only validated entries as plain ustar (GNU long-name records
+// for long names) for the system tar. Because the extracting tar sees only what was checked,
+// parser differences cannot be exploited. Names are kept as raw bytes (latin1 strings), so
+// names that are not UTF-8 are written exactly as archived and never merge into one.
 
 import { Transform, type TransformCallback } from 'node:stream';
-import { CorruptArchiveError, UnsafeArchiveError } from '../errors.js';
-import { EntryGuard, dirMode, fileMode } from './guard.js';
+import { ArchiveTooLargeError, CorruptArchiveError, UnsafeArchiveError } from '../errors.js';
+import { EntryGuard, dirMode, fileMode, shown } from './guard.js';
 
 const BLOCK = 512;
 /** Largest pax or GNU long-name record we accept (real ones are a few hundred bytes). */
@@ -23,6 +25,8 @@ export interface TarSanitizerOptions {
   stripComponents?: number;
   /** Shown in error messages (a file name or a redacted URI). */
   archive: string;
+  /** Most bytes the entries may expand to in all (checked on the headers, before any data passes). */
+  maxBytes?: number;
 }
 
 /**
@@ -46,11 +50,14 @@ export class TarSanitizer extends Transform {
   private pending: Pending = {};
   private entries = 0;
   private seenAny = false;
+  private expanded = 0;
+  private readonly maxBytes: number;
 
   constructor(options: TarSanitizerOptions) {
     super({ highWaterMark: 1024 * 1024 });
     this.guard = new EntryGuard(options.stripComponents ?? 0);
     this.archive = options.archive;
+    this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -68,6 +75,11 @@ export class TarSanitizer extends Transform {
     }
     if (this.entries === 0) {
       return done(this.corrupt(this.seenAny ? 'no entries left to extract' : 'the archive contains no entries'));
+    }
+    try {
+      this.guard.finish();
+    } catch (e) {
+      return done(e as Error);
     }
     this.push(Buffer.alloc(BLOCK * 2));
     done();
@@ -124,7 +136,7 @@ export class TarSanitizer extends Transform {
     let name = cString(h, 0, 100);
     if (ustar && h[345] !== 0) name = `${cString(h, 345, 155)}/${name}`;
     const size = this.pending.size ?? readNumber(h, 124, 12);
-    if (size < 0 || !Number.isSafeInteger(size)) throw this.corrupt(`bad size in header of ${JSON.stringify(name)}`);
+    if (size < 0 || !Number.isSafeInteger(size)) throw this.corrupt(`bad size in header of ${JSON.stringify(shown(name))}`);
     this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
     this.remaining = size;
 
@@ -142,7 +154,7 @@ export class TarSanitizer extends Transform {
     this.mode = 'data';
     this.passData = false;
     const kind = kindOf(type, entryPath);
-    if (kind === null) throw this.corrupt(`unsupported entry type ${JSON.stringify(type)} for ${JSON.stringify(entryPath)}`);
+    if (kind === null) throw this.corrupt(`unsupported entry type ${JSON.stringify(type)} for ${JSON.stringify(shown(entryPath))}`);
     if (kind === 'skip') return; // device nodes, fifos, volume labels: never created
     const rel = this.guard.entry(entryPath);
     if (rel === null) return;
@@ -153,11 +165,13 @@ export class TarSanitizer extends Transform {
       this.emit2(rel, '2', 0o777, 0, mtime, linkpath);
     } else if (kind === 'hardlink') {
       const target = this.guard.hardlinkTarget(entryPath, linkpath);
-      if (target === null) throw new UnsafeArchiveError(entryPath, `hardlink target ${JSON.stringify(linkpath)} is stripped away`);
+      if (target === null) throw new UnsafeArchiveError(shown(entryPath), `hardlink target ${JSON.stringify(shown(linkpath))} is stripped away`);
       this.emit2(rel, '1', fileMode(mode), 0, mtime, target);
     } else if (kind === 'dir') {
       this.emit2(rel, '5', dirMode(mode), 0, mtime, '');
     } else {
+      this.expanded += size;
+      if (this.expanded > this.maxBytes) throw new ArchiveTooLargeError(this.archive, this.maxBytes);
       this.emit2(rel, '0', fileMode(mode), size, mtime, '');
       this.passData = true;
       this.outPadding = this.padding;
@@ -173,22 +187,23 @@ export class TarSanitizer extends Transform {
     // 'g' (global pax) records carry only defaults we do not use: ignored.
   }
 
-  /** Push one validated entry's header(s): a pax record first when a name does not fit ustar. */
+  /** Push one validated entry's header(s): GNU long-name records first when a name does not fit ustar. */
   private emit2(name: string, type: string, mode: number, size: number, mtime: number, link: string): void {
     this.entries++;
-    const pax: string[] = [];
-    const nameBytes = Buffer.from(name);
-    const linkBytes = Buffer.from(link);
-    if (nameBytes.length > 100) pax.push(paxRecord('path', name));
-    if (linkBytes.length > 100) pax.push(paxRecord('linkpath', link));
-    if (pax.length > 0) {
-      const body = Buffer.from(pax.join(''));
-      this.push(encodeHeader(Buffer.from('PaxHeader'), 'x', 0o644, body.length, mtime, Buffer.alloc(0)));
-      this.push(body);
-      const pad = (BLOCK - (body.length % BLOCK)) % BLOCK;
-      if (pad) this.push(Buffer.alloc(pad));
-    }
+    const nameBytes = Buffer.from(name, 'latin1');
+    const linkBytes = Buffer.from(link, 'latin1');
+    // GNU 'L'/'K' records carry raw bytes (pax records would be charset-converted by GNU tar).
+    if (linkBytes.length > 100) this.pushLong('K', linkBytes, mtime);
+    if (nameBytes.length > 100) this.pushLong('L', nameBytes, mtime);
     this.push(encodeHeader(nameBytes.subarray(0, 100), type, mode, size, mtime, linkBytes.subarray(0, 100)));
+  }
+
+  private pushLong(type: 'L' | 'K', value: Buffer, mtime: number): void {
+    const body = Buffer.concat([value, Buffer.alloc(1)]);
+    this.push(encodeHeader(Buffer.from('././@LongLink'), type, 0o644, body.length, mtime, Buffer.alloc(0)));
+    this.push(body);
+    const pad = (BLOCK - (body.length % BLOCK)) % BLOCK;
+    if (pad) this.push(Buffer.alloc(pad));
   }
 
   private corrupt(reason: string): CorruptArchiveError {
@@ -209,7 +224,7 @@ function kindOf(type: string, name: string): Kind | null {
 
 function cString(buf: Buffer, start: number, length: number): string {
   const end = buf.indexOf(0, start);
-  return buf.toString('utf8', start, end === -1 || end > start + length ? start + length : end);
+  return buf.toString('latin1', start, end === -1 || end > start + length ? start + length : end);
 }
 
 /** Octal (NUL/space terminated) or GNU base-256 (high bit set) numeric field. */
@@ -232,7 +247,7 @@ function parsePax(data: Buffer, corrupt: (r: string) => Error): Pending {
     const space = data.indexOf(0x20, at);
     const len = space === -1 ? Number.NaN : parseInt(data.toString('latin1', at, space), 10);
     if (!Number.isFinite(len) || len <= 0 || at + len > data.length) throw corrupt('bad pax record');
-    const record = data.toString('utf8', space + 1, at + len - 1);
+    const record = data.toString('latin1', space + 1, at + len - 1);
     at += len;
     const eq = record.indexOf('=');
     const key = record.slice(0, eq);
@@ -245,15 +260,6 @@ function parsePax(data: Buffer, corrupt: (r: string) => Error): Pending {
     }
   }
   return out;
-}
-
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  const bytes = Buffer.byteLength(body);
-  // The length counts its own digits: iterate until it is stable.
-  let len = bytes + 1;
-  while (bytes + String(len).length !== len) len = bytes + String(len).length;
-  return `${len}${body}`;
 }
 
 function encodeHeader(name: Buffer, type: string, mode: number, size: number, mtime: number, link: Buffer): Buffer {

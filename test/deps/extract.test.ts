@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { promises as fs, createReadStream } from 'node:fs';
 import path from 'node:path';
-import { CorruptArchiveError, UnsafeArchiveError } from '../../src/errors.js';
+import { ArchiveTooLargeError, CorruptArchiveError, UnsafeArchiveError } from '../../src/errors.js';
 import { archiveKind, extract, uriBasename } from '../../src/deps/extract.js';
-import { listTree, randomFile, sha256File, tarBuffer, tarHeader, tgzBuffer, writeArchive, writeTgz, writeZip, type EntrySpec } from '../helpers/archives.js';
+import { listTree, overlappingZip, randomFile, sha256File, tarBuffer, tarHeader, tgzBuffer, writeArchive, writeTgz, writeZip, type EntrySpec } from '../helpers/archives.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 import { expectRejection } from '../helpers/assert.js';
 
@@ -134,6 +134,129 @@ describe('extract', () => {
     });
   }
 
+  for (const suffix of ['tgz', 'zip']) {
+    describe(`#extract .${suffix}: symlinks are contained by what they resolve to`, () => {
+      const escapes: Array<[string, EntrySpec[]]> = [
+        ['`a/l -> ..` then `w -> a/l/..`', [{ path: 'a/', type: 'dir' }, { path: 'a/l', type: 'symlink', target: '..' }, { path: 'w', type: 'symlink', target: 'a/l/..' }]],
+        ['`w -> a/l/..` first, `a/l -> ..` after it', [{ path: 'a/', type: 'dir' }, { path: 'w', type: 'symlink', target: 'a/l/..' }, { path: 'a/l', type: 'symlink', target: '..' }]],
+        ['a deeper chain (`a/b/l1 -> ..`, `a/b/l2 -> l1/..`, `w -> a/b/l2/..`)', [
+          { path: 'a/b/', type: 'dir' },
+          { path: 'a/b/l1', type: 'symlink', target: '..' },
+          { path: 'a/b/l2', type: 'symlink', target: 'l1/..' },
+          { path: 'w', type: 'symlink', target: 'a/b/l2/..' },
+        ]],
+        ['the same chain in reverse order', [
+          { path: 'a/b/', type: 'dir' },
+          { path: 'w', type: 'symlink', target: 'a/b/l2/..' },
+          { path: 'a/b/l2', type: 'symlink', target: 'l1/..' },
+          { path: 'a/b/l1', type: 'symlink', target: '..' },
+        ]],
+        ['a link through a sibling link (`s -> a/b`, `t -> s/../../..`)', [{ path: 'a/b/', type: 'dir' }, { path: 's', type: 'symlink', target: 'a/b' }, { path: 't', type: 'symlink', target: 's/../../..' }]],
+      ];
+      for (const [label, entries] of escapes) {
+        it(`refuses ${label} and leaves nothing`, async () => {
+          const file = await writeArchive(path.join(work, `c.${suffix}`), [{ path: 'ok', content: 'x' }, ...entries]);
+          await expectRejection(extract(file, target), UnsafeArchiveError, /resolves outside the target directory/);
+          expect(await parentEntries()).to.deep.equal([]);
+          expect(await fs.readdir(outside)).to.deep.equal([]);
+        });
+      }
+
+      it('refuses a symlink loop', async () => {
+        const file = await writeArchive(path.join(work, `loop.${suffix}`), [{ path: 'x', type: 'symlink', target: 'y' }, { path: 'y', type: 'symlink', target: 'x/z' }]);
+        await expectRejection(extract(file, target), UnsafeArchiveError, /symlinks to follow/);
+      });
+
+      it('keeps chains that resolve inside (`a/l -> ..`, `w -> a/l/a/f`)', async () => {
+        const file = await writeArchive(path.join(work, `in.${suffix}`), [
+          { path: 'a/f', content: 'inside' },
+          { path: 'a/l', type: 'symlink', target: '..' },
+          { path: 'w', type: 'symlink', target: 'a/l/a/f' },
+        ]);
+        await extract(file, target);
+        expect(await fs.readFile(path.join(target, 'w'), 'utf8')).to.equal('inside');
+      });
+    });
+  }
+
+  describe('#extract: names that are not UTF-8', () => {
+    const raw = (...bytes: number[]): Buffer => Buffer.from([0x6e, ...bytes]); // "n" + bytes
+    async function rawNames(): Promise<string[]> {
+      return (await fs.readdir(target, { encoding: 'buffer' })).map((b) => b.toString('hex')).sort();
+    }
+
+    it('keeps two different non-UTF-8 tar names apart, byte for byte (short and long names)', async () => {
+      const long = Buffer.concat([Buffer.from('d'.repeat(120)), Buffer.from([0xe9])]);
+      const entry = (name: Buffer, content: string): Buffer[] => {
+        const h = tarHeader({ name: 'placeholder', type: '0', size: content.length });
+        h.fill(0, 0, 100);
+        name.subarray(0, 100).copy(h, 0);
+        rechecksum(h);
+        return [h, Buffer.from(content), Buffer.alloc(512 - content.length)];
+      };
+      const longEntry = (name: Buffer, content: string): Buffer[] => {
+        const body = Buffer.concat([name, Buffer.alloc(1)]);
+        const lh = tarHeader({ name: '././@LongLink', type: 'L', size: body.length });
+        return [lh, body, Buffer.alloc((512 - (body.length % 512)) % 512), ...entry(name.subarray(0, 100), content)];
+      };
+      const bytes = Buffer.concat([...entry(raw(0xff), 'ff'), ...entry(raw(0xfe), 'fe'), ...longEntry(long, 'long'), Buffer.alloc(1024)]);
+      const file = path.join(work, 'raw.tgz');
+      await fs.writeFile(file, (await import('node:zlib')).gzipSync(bytes));
+      await extract(file, target);
+      expect(await rawNames()).to.deep.equal([long.toString('hex'), raw(0xfe).toString('hex'), raw(0xff).toString('hex')].sort());
+      expect(await fs.readFile(Buffer.concat([Buffer.from(`${target}/`), raw(0xff)]), 'utf8')).to.equal('ff');
+      expect(await fs.readFile(Buffer.concat([Buffer.from(`${target}/`), raw(0xfe)]), 'utf8')).to.equal('fe');
+    });
+
+    it('keeps two different non-UTF-8 zip names apart, byte for byte', async () => {
+      const file = await writeZip(path.join(work, 'raw.zip'), [{ path: 'nQ1', content: 'ff' }, { path: 'nQ2', content: 'fe' }]);
+      let zip = await fs.readFile(file);
+      // yazl writes ASCII names without the UTF-8 flag: swap in raw bytes of the same length
+      for (const [from, to] of [['nQ1', raw(0xff, 0x31)], ['nQ2', raw(0xfe, 0x32)]] as const) {
+        for (let at = zip.indexOf(from); at !== -1; at = zip.indexOf(from, at + 1)) to.copy(zip, at);
+      }
+      await fs.writeFile(file, zip);
+      zip = Buffer.alloc(0);
+      await extract(file, target);
+      expect(await rawNames()).to.deep.equal([raw(0xfe, 0x32).toString('hex'), raw(0xff, 0x31).toString('hex')]);
+    });
+  });
+
+  describe('#extract: what an archive may expand to', () => {
+    it('refuses a .tgz whose entries expand past the limit, naming the limit and the archive', async () => {
+      const file = await writeTgz(path.join(work, 'big.tgz'), [{ path: 'a', content: Buffer.alloc(3 * 1024 * 1024) }, { path: 'b', content: Buffer.alloc(3 * 1024 * 1024) }]);
+      const err = await expectRejection(extract(file, target, { maxBytes: 5 * 1024 * 1024 }), ArchiveTooLargeError, /big\.tgz expands to more than 5 MiB \(5242880 bytes\).*SIDECAR_BUILDPACK_MAX_UNPACKED_MB/);
+      expect(err.code).to.equal('ARCHIVE_TOO_LARGE');
+      expect(await parentEntries()).to.deep.equal([]);
+    });
+
+    it('refuses a zip whose entries declare more than the limit before writing any', async () => {
+      const file = await writeZip(path.join(work, 'big.zip'), [{ path: 'a', content: Buffer.alloc(3 * 1024 * 1024) }, { path: 'b', content: Buffer.alloc(3 * 1024 * 1024) }]);
+      await expectRejection(extract(file, target, { maxBytes: 5 * 1024 * 1024 }), ArchiveTooLargeError, /big\.zip expands to more than 5 MiB/);
+      expect(await parentEntries()).to.deep.equal([]);
+    });
+
+    it('refuses a single file past the limit', async () => {
+      const src = path.join(work, 'tool-linux-amd64');
+      await fs.writeFile(src, Buffer.alloc(2 * 1024 * 1024));
+      await expectRejection(extract(src, target, { maxBytes: 1024 * 1024 }), ArchiveTooLargeError, /tool-linux-amd64/);
+      expect(await parentEntries()).to.deep.equal([]);
+    });
+
+    it('installs what fits exactly', async () => {
+      const file = await writeTgz(path.join(work, 'fit.tgz'), [{ path: 'a', content: Buffer.alloc(1024 * 1024) }]);
+      await extract(file, target, { maxBytes: 1024 * 1024 });
+      expect((await fs.stat(path.join(target, 'a'))).size).to.equal(1024 * 1024);
+    });
+
+    it('refuses a zip whose entries overlap (a zip bomb) without writing anything', async () => {
+      const file = path.join(work, 'bomb.zip');
+      await fs.writeFile(file, overlappingZip(Buffer.alloc(1024 * 1024), 50));
+      await expectRejection(extract(file, target), UnsafeArchiveError, /overlaps another entry/);
+      expect(await parentEntries()).to.deep.equal([]);
+    });
+  });
+
   describe('#extract tar specifics', () => {
     it('handles pax and GNU long names (longer than 100 bytes)', async () => {
       const long = `${'d'.repeat(60)}/${'e'.repeat(60)}/file-${'f'.repeat(40)}`;
@@ -239,8 +362,78 @@ describe('extract', () => {
     });
   });
 
+  describe('#extract: the tar filter\'s guards', () => {
+    const gz = async (...parts: Buffer[]): Promise<string> => {
+      const file = path.join(work, `g${Math.random().toString(36).slice(2)}.tgz`);
+      await fs.writeFile(file, (await import('node:zlib')).gzipSync(Buffer.concat([...parts, Buffer.alloc(1024)])));
+      return file;
+    };
+    const padded = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+    const pax = (body: Buffer): Buffer[] => [tarHeader({ name: 'PaxHeader', type: 'x', size: body.length }), padded(body)];
+    const file = (name: string, content: string, header: { size?: number } = {}): Buffer[] => [tarHeader({ name, type: '0', size: header.size ?? content.length }), padded(Buffer.from(content))];
+
+    it('accepts a metadata record of exactly 1 MiB and refuses one byte more', async () => {
+      const record = (total: number): Buffer => {
+        const head = `${total} comment=`;
+        return Buffer.from(`${head}${'c'.repeat(total - head.length - 1)}\n`);
+      };
+      const ok = record(1024 * 1024);
+      expect(ok.length).to.equal(1024 * 1024);
+      await extract(await gz(...pax(ok), ...file('a', 'x')), target);
+      expect(await listTree(target)).to.deep.equal(['a']);
+      const tooBig = await gz(tarHeader({ name: 'PaxHeader', type: 'x', size: 1024 * 1024 + 1 }), Buffer.alloc(1024 * 1024 + 512));
+      await expectRejection(extract(tooBig, target), CorruptArchiveError, 'metadata record of 1048577 bytes');
+    });
+
+    it('refuses a zero-length pax record (instead of looping on it)', async () => {
+      await expectRejection(extract(await gz(...pax(Buffer.from('0 path=x\n')), ...file('a', 'x')), target), CorruptArchiveError, 'bad pax record');
+    });
+
+    it('takes an entry\'s size from its pax `size` record', async () => {
+      await extract(await gz(...pax(Buffer.from('11 size=11\n')), tarHeader({ name: 'a', type: '0', size: 0 }), padded(Buffer.from('hello world')), ...file('b', 'next')), target);
+      expect(await fs.readFile(path.join(target, 'a'), 'utf8')).to.equal('hello world');
+      expect(await fs.readFile(path.join(target, 'b'), 'utf8')).to.equal('next');
+    });
+
+    it('refuses a pax `size` record that is not a number', async () => {
+      await expectRejection(extract(await gz(...pax(Buffer.from('11 size=1x\n')), ...file('a', 'x')), target), CorruptArchiveError, 'bad pax size');
+    });
+
+    it('reads a base-256 size, and refuses a negative one', async () => {
+      const h = tarHeader({ name: 'a', type: '0', size: 0 });
+      h.fill(0, 124, 136);
+      h[124] = 0x80;
+      h[135] = 5;
+      rechecksum(h);
+      await extract(await gz(h, padded(Buffer.from('12345'))), target);
+      expect(await fs.readFile(path.join(target, 'a'), 'utf8')).to.equal('12345');
+      const neg = Buffer.from(h);
+      neg[124] = 0xff;
+      rechecksum(neg);
+      await expectRejection(extract(await gz(neg, padded(Buffer.from('12345'))), target), CorruptArchiveError, 'bad size in header of "a"');
+    });
+
+    it('refuses a hardlink whose target is stripped away', async () => {
+      const archive = await gz(...file('top', 'x'), tarHeader({ name: 'pkg/h', type: '1', link: 'top' }));
+      await expectRejection(extract(archive, target, { stripComponents: 1 }), UnsafeArchiveError, 'hardlink target "top" is stripped away');
+      expect(await parentEntries()).to.deep.equal([]);
+    });
+  });
+
   describe('#extract zip specifics', () => {
     context('failure cases', () => {
+      for (const [label, entries] of [
+        ['a file, then a directory of the same name', [{ path: 'x', content: 'file' }, { path: 'x/', type: 'dir' }]],
+        ['a file, then an entry below it', [{ path: 'x', content: 'file' }, { path: 'x/y', content: 'below' }]],
+        ['a directory, then a file of the same name', [{ path: 'x/y', content: 'below' }, { path: 'x', content: 'file' }]],
+      ] as Array<[string, EntrySpec[]]>) {
+        it(`refuses ${label} as corrupt, naming it`, async () => {
+          const file = await writeZip(path.join(work, 'fd.zip'), entries);
+          await expectRejection(extract(file, target), CorruptArchiveError, 'corrupt archive fd.zip: "x" is both a file and a directory');
+          expect(await parentEntries()).to.deep.equal([]);
+        });
+      }
+
       it('rejects a zip symlink pointing outside', async () => {
         const file = await writeZip(path.join(work, 'l.zip'), [{ path: 'l', type: 'symlink', target: '../../etc' }]);
         await expectRejection(extract(file, target), UnsafeArchiveError, /outside/);
@@ -274,3 +467,11 @@ describe('extract', () => {
     });
   });
 });
+
+/** Fix a ustar header's checksum after editing it. */
+function rechecksum(h: Buffer): void {
+  h.fill(32, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}

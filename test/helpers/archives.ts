@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, gzipSync } from 'node:zlib';
+import { createGzip, deflateRawSync, gzipSync } from 'node:zlib';
 import yazl from 'yazl';
 
 /** Entry content: text, bytes, or `{ file }` streamed from disk (for large entries). */
@@ -246,4 +246,56 @@ export async function listTree(dir: string, options: { skipUnreadable?: boolean 
   }
   await walk('');
   return out.sort();
+}
+
+/**
+ * A zip bomb in the style of "overlapping files": one deflated entry, and `copies` central
+ * directory records (different names) that all point at its single local header.
+ */
+export function overlappingZip(content: Buffer, copies: number): Buffer {
+  const data = deflateRawSync(content);
+  const crc = crc32(content);
+  const name = Buffer.from('f0');
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt16LE(8, 8);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(content.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central: Buffer[] = [];
+  for (let i = 0; i < copies; i++) {
+    const n = Buffer.from(`f${i}`);
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(0x0314, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(8, 10);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(data.length, 20);
+    c.writeUInt32LE(content.length, 24);
+    c.writeUInt16LE(n.length, 28);
+    c.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+    c.writeUInt32LE(0, 42);
+    central.push(c, n);
+  }
+  const cd = Buffer.concat(central);
+  const offset = local.length + name.length + data.length;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(copies, 8);
+  end.writeUInt16LE(copies, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([local, name, data, cd, end]);
+}
+
+function crc32(buf: Buffer): number {
+  let c = ~0;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return ~c >>> 0;
 }
