@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HttpFetcher } from '../deps/fetch.js';
+import { maxUnpackedBytesFrom } from '../deps/extract.js';
 import { Installer } from '../deps/installer.js';
 import { isBuildpackError } from '../errors.js';
 import { StagingLogger } from '../log/logger.js';
@@ -28,7 +29,7 @@ async function main(): Promise<number> {
       env: process.env,
       onRetry: (attempt, reason) => logger.warning(`download attempt ${attempt} failed (${reason}); retrying`),
     });
-    const installer = new Installer({ buildpackDir, cacheDir, logger, fetcher });
+    const installer = new Installer({ buildpackDir, cacheDir, logger, fetcher, maxUnpackedBytes: maxUnpackedBytesFrom(process.env) });
     await supply(
       { buildDir, cacheDir, depsDir, depsIdx, stack: process.env.CF_STACK || undefined, env: process.env, now: new Date() },
       { manifest, buildpackVersion, installer, logger },

@@ -1,24 +1,26 @@
 // Installs one dependency (CONTRACT §4 "Where a dependency's file is found"): cached buildpack
-// file, then app cache, then download; hash and extract in the same single pass, and make the
-// result visible (target dir, app-cache file) only by atomic renames once the digest matched.
+// file, then app cache, then download. Nothing is unpacked before its sha256 is known: a file
+// that exists (cached buildpack, app cache) is hashed first (cheap: it is read again from the
+// page cache), a download is hashed into the app cache's temp file (bounded in size) and then
+// unpacked from there. Results become visible (target dir, app-cache file) only by renames.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ChecksumMismatchError } from '../errors.js';
+import { ArchiveTooLargeError, ChecksumMismatchError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
-import { extractStream, type ExtractOptions } from './extract.js';
-import { isFile, removeDeadSiblings, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
+import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, type ExtractOptions } from './extract.js';
+import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename } from './kind.js';
-import { HashingTee } from './tee.js';
 import type { BodyFetcher, DependencyInstaller, InstallResult, InstallSource } from './types.js';
 
 /** Temp files in the app cache older than this are leftovers of a killed staging. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Renames into the app cache retried after a concurrent cleanup removed the entry dir. */
+const CACHE_RENAME_TRIES = 3;
 
 /** Collaborators of {@link Installer}. */
 export interface InstallerOptions {
@@ -30,12 +32,23 @@ export interface InstallerOptions {
   fetcher: BodyFetcher;
   /** Where zip archives read from a stream are spooled (default: beside the target). */
   tmpDir?: string;
+  /**
+   * Most bytes one dependency may expand to, and the largest download accepted
+   * (default {@link DEFAULT_MAX_UNPACKED_BYTES}).
+   */
+  maxUnpackedBytes?: number;
+}
+
+interface Staged {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
 }
 
 /**
  * The staging installer. Log lines (fixed, for tests and users):
  * `-----> Installing <name> <version>` then one of `Copy [<file>]`, `Using cached <name> <version>`
- * or `Download [<redacted uri>]`; a corrupt app-cache file adds a warning and is downloaded again.
+ * or `Download [<redacted uri>]`; a corrupt or damaged app-cache entry adds a warning, is
+ * removed and is downloaded again.
  */
 export class Installer implements DependencyInstaller {
   private readonly used = new Set<string>();
@@ -46,61 +59,57 @@ export class Installer implements DependencyInstaller {
     return path.join(this.o.cacheDir, 'dependencies');
   }
 
+  private get maxBytes(): number {
+    return this.o.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
+  }
+
   /** Locate, verify and extract `dep` into `targetDir` (replacing what was there). */
   async install(dep: Dependency, targetDir: string, options: { stripComponents?: number } = {}): Promise<InstallResult> {
     const { logger } = this.o;
     logger.beginStep(`Installing ${dep.name} ${dep.version}`);
     const name = uriBasename(dep.uri);
-    const extract: ExtractOptions & { name: string } = { name, kind: archiveKind(dep.uri), stripComponents: options.stripComponents, spoolDir: this.o.tmpDir };
+    const extract: ExtractOptions & { name: string } = { name, kind: archiveKind(dep.uri), stripComponents: options.stripComponents, maxBytes: this.maxBytes, where: targetDir };
     const key = createHash('sha256').update(dep.uri).digest('hex');
     this.used.add(key);
-    const cacheFile = path.join(this.cacheRoot, key, name);
     const result = (source: InstallSource): InstallResult => ({ name: dep.name, version: dep.version, dir: targetDir, source });
 
     const bundled = await this.cachedBuildpackFile(dep);
     if (bundled) {
       logger.info(`Copy [${bundled}]`);
-      const staged = await this.onePass(createReadStream(bundled, { highWaterMark: 1024 * 1024 }), [], dep, targetDir, extract);
-      await staged.commit();
+      const actual = await hashFile(bundled, 'read the cached buildpack file');
+      if (actual !== dep.sha256.toLowerCase()) throw new ChecksumMismatchError(dep.sha256, actual, `${dep.name} ${dep.version}`);
+      await (await this.unpack(bundled, targetDir, extract)).commit();
       return result('cached-buildpack');
     }
 
-    if (await isFile(cacheFile)) {
+    const cacheFile = await this.appCacheFile(dep, key, name);
+    if (cacheFile) {
       logger.info(`Using cached ${dep.name} ${dep.version}`);
-      try {
-        const staged = await this.onePass(createReadStream(cacheFile, { highWaterMark: 1024 * 1024 }), [], dep, targetDir, extract);
-        await staged.commit();
+      const actual = await hashFile(cacheFile, 'read the app cache file');
+      if (actual === dep.sha256.toLowerCase()) {
+        await (await this.unpack(cacheFile, targetDir, extract)).commit();
         return result('app-cache');
-      } catch (e) {
-        if (!(e instanceof ChecksumMismatchError)) throw e;
-        // Cache files are only ever renamed in complete and verified: this one was changed since.
-        logger.warning(`The cached file of ${dep.name} ${dep.version} does not match its sha256; downloading it again`);
-        await removeQuietly(cacheFile);
       }
+      // Cache files are only ever renamed in complete and verified: this one was changed since.
+      logger.warning(`The cached file of ${dep.name} ${dep.version} does not match its sha256; downloading it again`);
+      await this.removeEntry(path.join(this.cacheRoot, key));
     }
 
     logger.info(`Download [${redactUri(dep.uri)}]`);
-    await fs.mkdir(this.cacheRoot, { recursive: true });
-    await this.o.fetcher.fetchWith(dep.uri, async (body) => {
-      // The temp file sits in the cache root, not in the entry dir, so a concurrent installer's
-      // cleanup (which removes unused entry dirs) cannot delete it under us.
-      // A staging killed mid-download left its partial file here: drop it now, not in an hour.
-      await removeDeadSiblings(path.join(this.cacheRoot, key));
-      const tmpFile = tempSibling(path.join(this.cacheRoot, key), 'download');
+    await ensureDir(this.cacheRoot, 'the app cache directory');
+    const tmpFile = await this.download(dep, key, name);
+    try {
+      const staged = await this.unpack(tmpFile, targetDir, extract);
       try {
-        const staged = await this.onePass(body.stream, [createWriteStream(tmpFile, { flags: 'wx', mode: 0o644 })], dep, targetDir, extract);
-        try {
-          await moveIntoCache(tmpFile, cacheFile);
-          await staged.commit();
-        } catch (e) {
-          await staged.discard();
-          throw e;
-        }
+        await moveIntoCache(tmpFile, path.join(this.cacheRoot, key, name));
+        await staged.commit();
       } catch (e) {
-        await removeQuietly(tmpFile);
+        await staged.discard();
         throw e;
       }
-    });
+    } finally {
+      await removeQuietly(tmpFile); // gone already when it was moved into the cache
+    }
     return result('download');
   }
 
@@ -111,7 +120,7 @@ export class Installer implements DependencyInstaller {
       entries.map(async (e) => {
         const p = path.join(this.cacheRoot, e.name);
         if (e.name.startsWith('.')) {
-          const stat = await fs.stat(p).catch(() => undefined);
+          const stat = await fs.lstat(p).catch(() => undefined);
           if (stat && Date.now() - stat.mtimeMs > STALE_TEMP_MS) await removeQuietly(p);
           return;
         }
@@ -130,40 +139,100 @@ export class Installer implements DependencyInstaller {
   }
 
   /**
-   * Read `source` once: hash it, copy it to `copies`, and extract it into a temp dir beside the
-   * target. Resolves with a staged result to commit (rename into place) only if the digest
-   * matched and extraction succeeded; otherwise the temp dir is removed and the error thrown
-   * (a digest mismatch wins over an extraction error: a tampered file says so).
+   * The app cache's file for `dep` when there is one to try. Nothing there is followed: an entry
+   * directory that is a symlink (or not a directory), or a cached "file" that is not a regular
+   * file, is a poisoned entry: removed, with a warning, and the file is downloaded again. An
+   * app cache the system will not let us read is a FileSystemError, not a silent miss.
    */
-  private async onePass(source: Readable, copies: Writable[], dep: Dependency, target: string, extract: ExtractOptions & { name: string }): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
-    await fs.mkdir(path.dirname(target), { recursive: true });
+  private async appCacheFile(dep: Dependency, key: string, name: string): Promise<string | undefined> {
+    const root = await lstatOrNone(this.cacheRoot, 'read the app cache directory');
+    if (root === undefined) return undefined;
+    if (!root.isDirectory()) {
+      throw fsError(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'use the app cache directory', this.cacheRoot);
+    }
+    const entryDir = path.join(this.cacheRoot, key);
+    const entry = await lstatOrNone(entryDir, 'read the app cache entry');
+    if (entry === undefined) return undefined;
+    const file = path.join(entryDir, name);
+    const stat = entry.isDirectory() ? await lstatOrNone(file, 'read the app cache file') : entry;
+    if (stat === undefined) return undefined;
+    if (stat.isFile() && entry.isDirectory()) return file;
+    const what = entry.isDirectory() ? file : entryDir;
+    this.o.logger.warning(`The app cache entry of ${dep.name} ${dep.version} (${what}) is ${describe(stat)}, not a ${entry.isDirectory() ? 'file' : 'directory'}; removing it and downloading again`);
+    await this.removeEntry(entryDir);
+    return undefined;
+  }
+
+  /** Remove an app-cache entry dir (a symlink itself, never its target); failing that, say where. */
+  private async removeEntry(entryDir: string): Promise<void> {
+    try {
+      await fs.rm(entryDir, { recursive: true, force: true });
+    } catch (e) {
+      throw fsError(e, 'remove the damaged app cache entry', entryDir);
+    }
+  }
+
+  /**
+   * Download `dep` into a temp file of the app cache root, hashing as it streams; the file is
+   * refused past the size limit and removed unless its digest matched. Returns its path.
+   */
+  private async download(dep: Dependency, key: string, name: string): Promise<string> {
+    const limit = this.maxBytes;
+    return this.o.fetcher.fetchWith(dep.uri, async (body) => {
+      if (body.size !== undefined && body.size > limit) throw new ArchiveTooLargeError(redactUri(dep.uri), limit, `the server announces ${body.size} bytes`);
+      // The temp file sits in the cache root, not in the entry dir, so a concurrent installer's
+      // cleanup (which removes unused entry dirs) cannot delete it under us.
+      // A staging killed mid-download left its partial file here: drop it now, not in an hour.
+      await removeDeadSiblings(path.join(this.cacheRoot, key));
+      const tmpFile = tempSibling(path.join(this.cacheRoot, key), 'download');
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let writeError: unknown;
+      const out = createWriteStream(tmpFile, { flags: 'wx', mode: 0o644 });
+      out.on('error', (e) => { writeError = e; });
+      try {
+        await pipeline(
+          body.stream,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              bytes += chunk.length;
+              if (bytes > limit) throw new ArchiveTooLargeError(redactUri(dep.uri), limit, 'the download is larger');
+              hash.update(chunk);
+              yield chunk;
+            }
+          },
+          out,
+        );
+      } catch (e) {
+        await removeQuietly(tmpFile);
+        // the body's own errors stay as they are (the fetcher retries them); a refused write says where
+        throw e === writeError ? fsError(e, `write the download of ${name} into the app cache`, this.cacheRoot) : e;
+      }
+      const actual = hash.digest('hex');
+      if (actual !== dep.sha256.toLowerCase()) {
+        await removeQuietly(tmpFile);
+        throw new ChecksumMismatchError(dep.sha256, actual, `${dep.name} ${dep.version}`);
+      }
+      return tmpFile;
+    });
+  }
+
+  /** Extract the verified `file` into a temp dir beside `target`; commit renames it into place. */
+  private async unpack(file: string, target: string, extract: ExtractOptions & { name: string }): Promise<Staged> {
+    await ensureDir(path.dirname(target), 'the deps directory');
     await removeDeadSiblings(target);
     const tmp = tempSibling(target, 'extract');
-    await fs.mkdir(tmp, { mode: 0o755 });
-    const forward = new PassThrough({ highWaterMark: 1024 * 1024 });
-    const tee = new HashingTee(copies, [forward]);
-    const extraction = extractStream(forward, tmp, extract).then(() => undefined, (e: unknown) => ({ e }));
-    let readError: { e: unknown } | undefined;
     try {
-      await pipeline(source, tee);
+      await fs.mkdir(tmp, { mode: 0o755 });
     } catch (e) {
-      readError = { e };
-      forward.destroy(e as Error);
+      throw fsError(e, 'create a directory in', path.dirname(target));
     }
-    const extractError = await extraction;
     const discard = (): Promise<void> => removeQuietly(tmp);
-    if (readError) {
+    try {
+      await extractFile(file, tmp, extract);
+    } catch (e) {
       await discard();
-      throw readError.e;
-    }
-    const actual = tee.digest();
-    if (actual !== dep.sha256.toLowerCase()) {
-      await discard();
-      throw new ChecksumMismatchError(dep.sha256, actual, `${dep.name} ${dep.version}`);
-    }
-    if (extractError) {
-      await discard();
-      throw extractError.e;
+      throw e;
     }
     return {
       commit: async () => {
@@ -171,7 +240,7 @@ export class Installer implements DependencyInstaller {
           await replaceDir(tmp, target);
         } catch (e) {
           await discard();
-          throw e;
+          throw fsError(e, 'move the unpacked dependency to', target);
         }
       },
       discard,
@@ -179,15 +248,63 @@ export class Installer implements DependencyInstaller {
   }
 }
 
-/** Rename a verified temp file to its cache place; recreate the entry dir if a concurrent cleanup removed it. */
-async function moveIntoCache(tmpFile: string, cacheFile: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    await fs.mkdir(path.dirname(cacheFile), { recursive: true });
+/** sha256 (hex) of a file; a read the system refuses is a FileSystemError saying which file. */
+async function hashFile(file: string, doing: string): Promise<string> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  try {
+    const fh = await fs.open(file, 'r');
     try {
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        hash.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw fsError(e, doing, file);
+  }
+  return hash.digest('hex');
+}
+
+async function lstatOrNone(p: string, doing: string): Promise<Stats | undefined> {
+  try {
+    return await fs.lstat(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsError(e, doing, p);
+  }
+}
+
+function describe(s: Stats): string {
+  if (s.isSymbolicLink()) return 'a symlink';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFile()) return 'a file';
+  return 'a special file';
+}
+
+/**
+ * Rename a verified temp file to its cache place; recreate the entry dir if a concurrent cleanup
+ * removed it (a few times, then the error stands: a persistent failure does not loop). The entry
+ * dir is made without `recursive`, and checked: a symlink planted there is never followed.
+ */
+async function moveIntoCache(tmpFile: string, cacheFile: string): Promise<void> {
+  const dir = path.dirname(cacheFile);
+  for (let i = 1; ; i++) {
+    try {
+      await fs.mkdir(dir).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+        if (!(await fs.lstat(dir)).isDirectory()) {
+          await fs.rm(dir, { recursive: true, force: true });
+          await fs.mkdir(dir);
+        }
+      });
       await fs.rename(tmpFile, cacheFile);
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 3) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || i >= CACHE_RENAME_TRIES) throw fsError(e, 'store the download in the app cache at', cacheFile);
     }
   }
 }

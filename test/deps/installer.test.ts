@@ -8,13 +8,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HttpFetcher } from '../../src/deps/fetch.js';
 import { Installer } from '../../src/deps/installer.js';
-import { ChecksumMismatchError, DownloadError, UnsafeArchiveError } from '../../src/errors.js';
+import { ArchiveTooLargeError, ChecksumMismatchError, DownloadError, FileSystemError, UnsafeArchiveError } from '../../src/errors.js';
 import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
 import type { Dependency } from '../../src/manifest/types.js';
 import { listTree, randomFile, sha256, sha256File, tgzBuffer, writeArchive, writeTgz } from '../helpers/archives.js';
 import { expectRejection } from '../helpers/assert.js';
 import { TestServer, serve } from '../helpers/http-server.js';
 import { useTmpDirs } from '../helpers/tmp.js';
+import { canMount, useTmpfs } from '../helpers/tmpfs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const hex = (alg: string, s: string): string => createHash(alg).update(s).digest('hex');
@@ -65,6 +66,14 @@ describe('Installer', () => {
         expect(await sha256File(appCacheFile(uri))).to.equal(sha256(tgz));
         expect(await cacheTree()).to.deep.equal([`dependencies/`, `dependencies/${hex('sha256', uri)}/`, `dependencies/${hex('sha256', uri)}/tool-1.2.3.tgz`]);
         expect(await besideTarget()).to.deep.equal(['tool']);
+      });
+
+      it('installs into a target whose name is 255 bytes long (temp names never overflow NAME_MAX)', async () => {
+        server.route('/tool.tgz', serve.bytes(tgz));
+        const longTarget = path.join(depsDir, '0', 't'.repeat(255));
+        await installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), longTarget, { stripComponents: 1 });
+        expect(await listTree(longTarget)).to.deep.equal(['README', 'bin/', 'bin/tool']);
+        expect(await fs.readdir(path.dirname(longTarget))).to.deep.equal(['t'.repeat(255)]);
       });
 
       it('redacts credentials in the Download line', async () => {
@@ -215,6 +224,170 @@ describe('Installer', () => {
     });
   });
 
+  describe('#install: nothing is unpacked before its sha256 is known', () => {
+    // The deps dir is blocked by a file: whatever wrote into it first fails with ENOTDIR, so the
+    // mismatch being reported proves the digest was checked before anything was unpacked.
+    const tampered = async (): Promise<Buffer> => tgzBuffer([{ path: 'zeros', content: Buffer.alloc(8 * 1024 * 1024) }]);
+    beforeEach(async () => {
+      await fs.writeFile(path.join(depsDir, '0'), 'in the way');
+    });
+
+    it('for a cached buildpack file', async () => {
+      const uri = server.url('/tool.tgz');
+      const rel = `dependencies/${hex('md5', uri)}/tool.tgz`;
+      await fs.mkdir(path.join(buildpackDir, path.dirname(rel)), { recursive: true });
+      await fs.writeFile(path.join(buildpackDir, rel), await tampered());
+      await expectRejection(installer().install(dep(uri, sha256(tgz), { file: rel }), target), ChecksumMismatchError);
+    });
+
+    it('for an app cache file (then downloaded again)', async () => {
+      const uri = server.url('/tool.tgz');
+      server.route('/tool.tgz', serve.bytes(await tampered()));
+      await fs.mkdir(path.dirname(appCacheFile(uri)), { recursive: true });
+      await fs.writeFile(appCacheFile(uri), await tampered());
+      await expectRejection(installer().install(dep(uri, sha256(tgz)), target), ChecksumMismatchError);
+      expect(log()).to.include('does not match its sha256; downloading it again');
+      expect(server.count('/tool.tgz')).to.equal(1);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+    });
+
+    it('for a download', async () => {
+      server.route('/tool.tgz', serve.bytes(await tampered()));
+      await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), ChecksumMismatchError);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+    });
+  });
+
+  describe('#install: the size limit', () => {
+    it('refuses a download larger than the limit, keeping nothing of it', async () => {
+      const big = await tgzBuffer([{ path: 'r', content: (await import('node:crypto')).randomBytes(300 * 1024) }]);
+      server.route('/tool.tgz', serve.bytes(big));
+      const small = new Installer({ buildpackDir, cacheDir, logger: new StagingLogger(sink), fetcher: new HttpFetcher({ attempts: 1 }), maxUnpackedBytes: 100 * 1024 });
+      await expectRejection(small.install(dep(server.url('/tool.tgz'), sha256(big)), target), ArchiveTooLargeError, /tool\.tgz expands to more than 0 MiB \(102400 bytes\).*server announces/);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+      expect(await besideTarget()).to.deep.equal([]);
+    });
+
+    it('refuses a verified archive that expands past the limit', async () => {
+      const bomb = await tgzBuffer([{ path: 'zeros', content: Buffer.alloc(4 * 1024 * 1024) }]);
+      server.route('/tool.tgz', serve.bytes(bomb));
+      const small = new Installer({ buildpackDir, cacheDir, logger: new StagingLogger(sink), fetcher: new HttpFetcher({ attempts: 1 }), maxUnpackedBytes: 1024 * 1024 });
+      await expectRejection(small.install(dep(server.url('/tool.tgz'), sha256(bomb)), target), ArchiveTooLargeError, /expands to more than 1 MiB/);
+      expect(await besideTarget()).to.deep.equal([]);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+    });
+  });
+
+  describe('#install: a damaged or hostile app cache', () => {
+    it('never follows an entry directory that is a symlink: removes it and downloads', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const uri = server.url('/tool.tgz');
+      const elsewhere = await tmp();
+      await fs.writeFile(path.join(elsewhere, 'tool.tgz'), tgz); // even with the right content
+      await fs.mkdir(path.join(cacheDir, 'dependencies'));
+      await fs.symlink(elsewhere, path.dirname(appCacheFile(uri)));
+      const result = await installer().install(dep(uri, sha256(tgz)), target, { stripComponents: 1 });
+      expect(result.source).to.equal('download');
+      expect(log()).to.match(/\*\*WARNING\*\* The app cache entry of tool 1\.2\.3 \(.*\) is a symlink, not a directory; removing it and downloading again/);
+      expect((await fs.lstat(path.dirname(appCacheFile(uri)))).isDirectory()).to.equal(true);
+      expect(await fs.readdir(elsewhere)).to.deep.equal(['tool.tgz']);
+      expect(await sha256File(appCacheFile(uri))).to.equal(sha256(tgz));
+    });
+
+    it('removes a directory where the cache file should be, and downloads', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const uri = server.url('/tool.tgz');
+      await fs.mkdir(path.join(appCacheFile(uri), 'junk'), { recursive: true });
+      const result = await installer().install(dep(uri, sha256(tgz)), target, { stripComponents: 1 });
+      expect(result.source).to.equal('download');
+      expect(log()).to.match(/is a directory, not a file; removing it and downloading again/);
+      expect(await sha256File(appCacheFile(uri))).to.equal(sha256(tgz));
+    });
+
+    it('fails with a FileSystemError naming cache/dependencies when it is a file', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      await fs.writeFile(path.join(cacheDir, 'dependencies'), 'not a dir');
+      const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), FileSystemError);
+      expect(err.message).to.include(path.join(cacheDir, 'dependencies'));
+      expect(err.message).to.match(/a file is in the way/);
+      expect(await besideTarget()).to.deep.equal([]);
+    });
+
+    it('reports an app cache file it may not read as such, not as a mismatch', async function () {
+      if (!canMount()) this.skip(); // needs root to drop to another user and back
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const uri = server.url('/tool.tgz');
+      await fs.mkdir(path.dirname(appCacheFile(uri)), { recursive: true });
+      await fs.writeFile(appCacheFile(uri), tgz, { mode: 0o600 });
+      await fs.chmod(cacheDir, 0o755); // a temp dir is 0700: let the other user reach the file
+      process.seteuid!(65534);
+      let err: unknown;
+      try {
+        await installer().install(dep(uri, sha256(tgz)), target, { stripComponents: 1 });
+      } catch (e) {
+        err = e;
+      } finally {
+        process.seteuid!(0);
+      }
+      expect(err).to.be.instanceOf(FileSystemError);
+      expect((err as Error).message).to.equal(`could not read the app cache file ${appCacheFile(uri)}: permission denied (EACCES)`);
+      expect(log()).to.not.include('does not match');
+      expect(server.count('/tool.tgz')).to.equal(0);
+    });
+
+    it('fails at once with a FileSystemError when the cache file cannot be put in place', async () => {
+      const uri = server.url('/tool.tgz');
+      // the place is taken (by a concurrent writer, say) while the download runs
+      server.route('/tool.tgz', (req, res, n) => {
+        void fs.mkdir(path.join(appCacheFile(uri), 'taken'), { recursive: true }).then(() => serve.bytes(tgz)(req, res, n));
+      });
+      const err = await expectRejection(installer().install(dep(uri, sha256(tgz)), target), FileSystemError, /could not store the download in the app cache at .*: a (non-empty )?directory is in the way/);
+      expect(err.code).to.equal('FILE_SYSTEM');
+      expect(server.count('/tool.tgz')).to.equal(1);
+      expect((await cacheTree()).filter((p) => p.includes('.download-'))).to.deep.equal([]);
+      expect(await besideTarget()).to.deep.equal([]);
+    });
+  });
+
+  describe('#install: the file system refuses', () => {
+    const mount = useTmpfs();
+    beforeEach(function () {
+      if (!canMount()) this.skip(); // mounting a small tmpfs needs root
+    });
+
+    it('reports a full deps dir as disk full, naming it (not as a corrupt archive)', async () => {
+      const blob = path.join(buildpackDir, 'blob');
+      await randomFile(blob, 3 * 1024 * 1024);
+      const big = await fs.readFile(await writeTgz(path.join(buildpackDir, 'b.tgz'), [{ path: 'blob', content: { file: blob } }]));
+      server.route('/tool.tgz', serve.bytes(big));
+      await mount(path.join(depsDir, '0'), 1024);
+      const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(big)), target), FileSystemError);
+      expect(err.code).to.equal('DISK_FULL');
+      expect(err.message).to.equal(`could not write the files of tool.tgz into ${target}: no space left on the device (disk full) (ENOSPC)`);
+      expect(await besideTarget()).to.deep.equal([]);
+    });
+
+    it('reports a full app cache as disk full, naming it, and leaves no partial file', async () => {
+      const blob = path.join(buildpackDir, 'blob');
+      await randomFile(blob, 2 * 1024 * 1024);
+      const big = await fs.readFile(await writeTgz(path.join(buildpackDir, 'b.tgz'), [{ path: 'blob', content: { file: blob } }]));
+      server.route('/tool.tgz', serve.bytes(big));
+      await mount(cacheDir, 1024);
+      const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(big)), target), FileSystemError);
+      expect(err.code).to.equal('DISK_FULL');
+      expect(err.message).to.equal(`could not write the download of tool.tgz into the app cache ${path.join(cacheDir, 'dependencies')}: no space left on the device (disk full) (ENOSPC)`);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+      expect(await besideTarget()).to.deep.equal([]);
+    });
+
+    it('reports a read-only cache dir, naming it', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      await mount(cacheDir, 64, { readOnly: true });
+      const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), FileSystemError);
+      expect(err.message).to.equal(`could not create the app cache directory ${path.join(cacheDir, 'dependencies')}: read-only file system (EROFS)`);
+    });
+  });
+
   describe('#install with large content', () => {
     // Regression: the tee once cut off the tail of inputs larger than its buffers after finishing.
     it('installs every byte from each source (download, app cache, cached buildpack)', async () => {
@@ -277,19 +450,25 @@ describe('Installer', () => {
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       const exited = new Promise((resolve) => child.on('close', resolve));
       // Kill once the download is under way (the Download line printed and bytes flowing).
-      while (!out.includes('Download [')) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 150));
+      const partials = async (): Promise<string[]> => (await cacheTree()).filter((p) => p.includes('.download-'));
+      const partialBytes = async (): Promise<number> => {
+        const [p] = await partials();
+        return p === undefined ? 0 : (await fs.stat(path.join(cacheDir, p)).catch(() => ({ size: 0 }))).size;
+      };
+      while (child.exitCode === null && (!out.includes('Download [') || (await partialBytes()) === 0)) await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGKILL');
       await exited;
       expect(out).to.not.include('installed');
       expect(await besideTarget()).to.satisfy((names: string[]) => names.every((n) => n.startsWith('.tool.extract-')));
       expect(await isFile(appCacheFile(uri))).to.equal(false);
+      expect(await partials(), 'the killed download left its partial file').to.have.length(1);
 
       server.route('/k.tgz', serve.bytes(big));
       const result = await installer().install(d, target, { stripComponents: 1 });
       expect(result.source).to.equal('download');
       expect(await sha256File(path.join(target, 'blob'))).to.equal(await sha256File(blob));
-      // The killed process's hidden extraction dir is gone too.
+      // The killed process's partial download is gone, and no extraction dir is left.
+      expect(await partials()).to.deep.equal([]);
       expect(await besideTarget()).to.deep.equal(['tool']);
     });
   });
