@@ -16,6 +16,21 @@ export interface BuildpackConfig {
 
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 
+/**
+ * Names directly under `<deps>/<idx>/` that belong to the toolkit or to the final buildpack's
+ * conventions (CONTRACT §1: `bin` on PATH, `lib` on LD_LIBRARY_PATH, `env`, `profile.d`) — what
+ * supply writes, and what a dependency installed at `<deps>/<idx>/<name>` must never be.
+ */
+export const RESERVED_DEPS_NAMES: readonly string[] = ['bin', 'lib', 'env', 'profile.d', 'sidecars', 'config.yml', 'launch.yml'];
+
+/** Why `name` cannot be a dependency's directory under `<deps>/<idx>/`, or undefined when it can. */
+export function reservedNameProblem(name: string): string | undefined {
+  if (RESERVED_DEPS_NAMES.includes(name)) {
+    return `${JSON.stringify(name)} is one of the deps directory's own entries (${RESERVED_DEPS_NAMES.join(', ')}); rename the dependency`;
+  }
+  return undefined;
+}
+
 function checkName(kind: string, name: string): void {
   if (!SAFE_NAME.test(name) || name === '.' || name === '..') {
     throw new TypeError(`${kind} name ${JSON.stringify(name)} must be a plain file name`);

@@ -2,14 +2,16 @@
 // install it into <deps>/<idx>/<dependency>/, and declare it in launch.yml; then config.yml.
 // Pure orchestration: manifest, installer, logger and env are all passed in.
 
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { DependencyInstaller } from '../deps/types.js';
 import { ManifestError } from '../errors.js';
-import { DepsDirWriter } from '../depsdir/writer.js';
+import { DepsDirWriter, reservedNameProblem } from '../depsdir/writer.js';
 import type { LaunchProcess } from '../launch/launch-yml.js';
 import type { Logger } from '../log/logger.js';
 import * as m from '../manifest/index.js';
 import type { Manifest } from '../manifest/types.js';
-import { renderSidecar } from '../sidecar/render.js';
+import { renderSidecar, splitCommand } from '../sidecar/render.js';
 import { checkBuildpackVersion, storeBuildpackMetadata } from './metadata.js';
 
 /** The staging arguments and environment of one `bin/supply` run. */
@@ -56,6 +58,13 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     m.checkStackSupport(manifest, ctx.stack);
   }
 
+  // Before anything is installed: a dependency dir that is also one of supply's own (`sidecars`,
+  // `bin`...) would let the dependency's files decide where supply's scripts land.
+  manifest.sidecars.forEach((s, i) => {
+    const problem = reservedNameProblem(s.dependency);
+    if (problem) throw new ManifestError(manifest.file, `sidecars[${i}].dependency`, problem);
+  });
+
   const writer = new DepsDirWriter(ctx.depsDir, ctx.depsIdx);
   const processes: LaunchProcess[] = [];
   const result: SupplyResult = { installed: [], skipped: [] };
@@ -74,7 +83,8 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
       const index = manifest.dependencies.indexOf(entry);
       throw new ManifestError(manifest.file, `dependencies[${index}].sha256`, `missing: ${entry.name} ${entry.version} cannot be verified`);
     }
-    await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
+    const installed = await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
+    await checkCommand(installed.dir, spec.command, `${entry.name} ${entry.version}`, manifest.file, `sidecars[${manifest.sidecars.indexOf(declared)}].command`);
     for (const w of m.installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
 
     const rendered = renderSidecar(spec, ctx.depsIdx);
@@ -88,4 +98,23 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   await deps.installer.cleanupAppCache();
   await storeBuildpackMetadata(ctx.cacheDir, manifest.language, deps.buildpackVersion);
   return result;
+}
+
+/** Most top-level entries of a dependency listed when its command is missing. */
+const LISTED = 20;
+
+/**
+ * The sidecar's command must be an executable file of the installed dependency (a link inside it
+ * counts): otherwise staging would succeed and every start would fail. The error names the
+ * command and lists what the dependency holds at its top level.
+ */
+async function checkCommand(dir: string, command: string, what: string, file: string, key: string): Promise<void> {
+  const { file: rel } = splitCommand(command);
+  const stat = await fs.stat(path.join(dir, rel)).catch(() => undefined);
+  if (stat?.isFile() && (stat.mode & 0o111) !== 0) return;
+  const problem = stat === undefined ? 'is not in' : stat.isFile() ? 'is not executable in' : 'is not a file in';
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const names = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+  const shown = names.length > LISTED ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more` : names.join(', ') || 'nothing';
+  throw new ManifestError(file, key, `${JSON.stringify(rel)} ${problem} the installed ${what}, which holds: ${shown}`);
 }

@@ -180,6 +180,31 @@ ${extra}`;
       await expectRejection(run(), ManifestError, 'manifest.yml: dependencies[0].sha256: missing');
     });
 
+    for (const name of ['sidecars', 'bin', 'env', 'profile.d', 'lib', 'launch.yml']) {
+      it(`refuses a dependency named ${JSON.stringify(name)}, one of the deps dir's own entries, before installing anything`, async () => {
+        const text = manifestText().replace(/name: config-server\n  version: 0\.1/g, `name: ${name}\n  version: 0.1`).replace('dependency: config-server', `dependency: ${name}`).replace('- name: config-server\n  version: 0.1.x', `- name: ${name}\n  version: 0.1.x`);
+        const { ctx, run } = await stage(text);
+        const before = server.requests.length;
+        const err = await expectRejection(run(), ManifestError, `manifest.yml: sidecars[0].dependency: ${JSON.stringify(name)}`);
+        expect(err.message).to.match(/rename the dependency/);
+        expect(server.requests.length).to.equal(before);
+        expect(await listTree(ctx.depsDir).catch(() => [])).to.deep.equal([]);
+      });
+    }
+
+    it('fails when the command is not in the installed dependency, listing what it holds', async () => {
+      const { run } = await stage(manifestText().replace('command: bin/config-server', 'command: bin/config-srv --port 1'));
+      await expectRejection(run(), ManifestError, 'manifest.yml: sidecars[0].command: "bin/config-srv" is not in the installed config-server 0.1.0, which holds: bin/');
+    });
+
+    it('fails when the command is not executable', async () => {
+      const plain = await tgzBuffer([{ path: 'bin/config-server', content: '#!/bin/sh\n', mode: 0o644 }, { path: 'README', content: 'r' }]);
+      server.route('/cs-plain.tgz', serve.bytes(plain));
+      const text = manifestText().replace(server.url('/cs-0.1.0.tgz'), server.url('/cs-plain.tgz')).replace(sha256(v1), sha256(plain));
+      const { run } = await stage(text);
+      await expectRejection(run(), ManifestError, 'manifest.yml: sidecars[0].command: "bin/config-server" is not executable in the installed config-server 0.1.0, which holds: README, bin/');
+    });
+
     it('fails a tampered artifact with the sha256 message and leaves no binary', async () => {
       const text = manifestText().replace(sha256(v1), 'f'.repeat(64));
       const { ctx, run } = await stage(text);
