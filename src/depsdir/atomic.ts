@@ -5,10 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { shortStem } from '../deps/fsutil.js';
 
-/** A temp path beside `target`, unique across processes and calls. */
+/**
+ * A temp path beside `target`, unique across processes and calls. The name stays within
+ * NAME_MAX whatever the target's length (a 255-character sidecar name makes long file names).
+ */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return path.join(path.dirname(target), `.${shortStem(path.basename(target))}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Write `contents` to `target` atomically with the given mode (default 0644). */

@@ -24,6 +24,18 @@ describe('DepsDirWriter', () => {
     return out.sort();
   }
 
+  describe('#writeFile with names as long as the file system allows', () => {
+    it('writes a 255-byte file name and a 255-byte directory name (the temp names stay within NAME_MAX)', async () => {
+      const long = 's'.repeat(255);
+      await writer.writeFile(`sidecars/${long}/run`, 'run');
+      await writer.writeFile(`profile.d/${long}`, 'script', 0o755);
+      await writer.linkBin(long, `sidecars/${long}/run`);
+      expect(await fs.readFile(path.join(depsDir, '03', 'profile.d', long), 'utf8')).to.equal('script');
+      expect(await fs.readFile(path.join(depsDir, '03', 'bin', long), 'utf8')).to.equal('run');
+      expect((await listAll(depsDir)).filter((p) => p.endsWith('.tmp'))).to.deep.equal([]);
+    });
+  });
+
   describe('#writeConfig', () => {
     it('writes name, version and an empty config object like libbuildpack', async () => {
       await writer.writeConfig({ name: 'config-server', version: '1.0.0' });
