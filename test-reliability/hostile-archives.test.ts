@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { createWriteStream } from 'node:fs';
 import { serve, TestServer } from '../test/helpers/http-server.js';
-import { sha256, tarChunks, writeArchive, type EntrySpec } from '../test/helpers/archives.js';
+import { overlappingZip, sha256, tarChunks, writeArchive, type EntrySpec } from '../test/helpers/archives.js';
 import { agentManifest, leftoversAfterFailure, makeBuildpack, runSupply, stagingDirs, tempRoot, tree, type StagingDirs, type SupplyRun } from './helpers/staging.js';
 
 const AGENT: EntrySpec = { path: 'bin/agent', content: '#!/bin/sh\necho agent\n', mode: 0o755 };
@@ -41,12 +41,12 @@ describe('reliability: hostile archives', () => {
     return { run: await runSupply(bp, dirs, { env }), dirs };
   }
 
-  async function stageArchive(name: string, spec: EntrySpec[]): Promise<{ run: SupplyRun; dirs: StagingDirs }> {
+  async function stageArchive(name: string, spec: EntrySpec[], env: Record<string, string> = {}): Promise<{ run: SupplyRun; dirs: StagingDirs }> {
     const file = path.join(root.dir, name);
     await writeArchive(file, spec);
     const body = await fs.readFile(file);
     await fs.rm(file);
-    return stageBytes(name, body);
+    return stageBytes(name, body, env);
   }
 
   /** Nothing new outside the staging dirs: the root holds only the victim, bp/ and staging-* dirs. */
@@ -87,6 +87,10 @@ describe('reliability: hostile archives', () => {
       ['an absolute entry (zip)', 'agent.zip', [AGENT, { path: '/tmp/reliability-abs-victim', content: 'pwned\n' }]],
       ['a symlink out (zip)', 'agent.zip', [AGENT, { path: 'lib', type: 'symlink', target: '../../../..' }]],
       ['a symlink inside, then a file through it (zip)', 'agent.zip', [AGENT, { path: 'data/', type: 'dir' }, { path: 'link', type: 'symlink', target: 'data' }, { path: 'link/x', content: 'through a link\n' }]],
+      // each link harmless on paper; resolved, `w` points above the target (issue 13 item 1)
+      ['a chain of links (`a/l -> ..`, `w -> a/l/..`) (tgz)', 'agent.tgz', [AGENT, { path: 'a/', type: 'dir' }, { path: 'a/l', type: 'symlink', target: '..' }, { path: 'w', type: 'symlink', target: 'a/l/..' }]],
+      ['the same chain, the outer link first (tar.xz)', 'agent.tar.xz', [AGENT, { path: 'a/', type: 'dir' }, { path: 'w', type: 'symlink', target: 'a/l/../..' }, { path: 'a/l', type: 'symlink', target: '..' }]],
+      ['a deeper chain (zip)', 'agent.zip', [AGENT, { path: 'a/b/', type: 'dir' }, { path: 'a/b/l1', type: 'symlink', target: '..' }, { path: 'a/b/l2', type: 'symlink', target: 'l1/..' }, { path: 'w', type: 'symlink', target: 'a/b/l2/../..' }]],
     ];
     for (const [title, name, spec] of cases) {
       context(`when the archive has ${title}`, () => {
@@ -96,6 +100,47 @@ describe('reliability: hostile archives', () => {
         });
       });
     }
+  });
+
+  describe('a dependency named like one of the deps dir\'s own directories', () => {
+    for (const name of ['sidecars', 'bin']) {
+      it(`refuses "${name}" before downloading, with links that would have led supply's scripts outside`, async () => {
+        const file = path.join(root.dir, 'x.tgz');
+        await writeArchive(file, [AGENT, { path: 'a/', type: 'dir' }, { path: 'agent', type: 'symlink', target: 'a' }]);
+        const body = await fs.readFile(file);
+        await fs.rm(file);
+        server.route('/agent.tgz', serve.bytes(body));
+        const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: sha256(body), name }));
+        const dirs = await stagingDirs(root.dir);
+        const run = await runSupply(bp, dirs);
+        expect(run.code, run.stdout + run.stderr).to.equal(1);
+        expect(run.stdout).to.match(new RegExp(`\\*\\*ERROR\\*\\*.*manifest\\.yml: sidecars\\[0\\]\\.dependency: "${name}" is one of the deps directory's own entries`));
+        expect(server.count('/agent.tgz')).to.equal(0);
+        expect(await tree(dirs.deps)).to.deep.equal([]);
+        await nothingOutside(dirs);
+      });
+    }
+  });
+
+  describe('bombs', () => {
+    it('refuses a zip whose entries overlap (257 KiB that would expand to gigabytes)', async () => {
+      const { run, dirs } = await stageBytes('agent.zip', overlappingZip(Buffer.alloc(1024 * 1024), 256));
+      await expectRejected(run, dirs, /\*\*ERROR\*\*.* unsafe archive entry ".*": its data overlaps another entry's \(a zip bomb\)/);
+    });
+
+    it('refuses a verified .tgz that expands past the limit set by SIDECAR_BUILDPACK_MAX_UNPACKED_MB', async () => {
+      const file = path.join(root.dir, 'z.tgz');
+      await writeArchive(file, [AGENT, { path: 'zeros', content: Buffer.alloc(12 * 1024 * 1024) }]);
+      const body = await fs.readFile(file);
+      await fs.rm(file);
+      const { run, dirs } = await stageBytes('agent.tgz', body, { SIDECAR_BUILDPACK_MAX_UNPACKED_MB: '8' });
+      await expectRejected(run, dirs, /\*\*ERROR\*\*.* archive agent\.tgz expands to more than 8 MiB \(8388608 bytes\), the limit for one dependency; set SIDECAR_BUILDPACK_MAX_UNPACKED_MB/);
+    });
+
+    it('refuses a bad SIDECAR_BUILDPACK_MAX_UNPACKED_MB, naming it', async () => {
+      const { run, dirs } = await stageArchive('agent.tgz', [AGENT], { SIDECAR_BUILDPACK_MAX_UNPACKED_MB: '8M' });
+      await expectRejected(run, dirs, /\*\*ERROR\*\*.* SIDECAR_BUILDPACK_MAX_UNPACKED_MB: must be a whole number of MiB \(1 or more\), got "8M"/);
+    });
   });
 
   describe('special files', () => {
