@@ -227,6 +227,19 @@ describe('HttpFetcher', () => {
         expect(server.count('/dep')).to.equal(1);
       });
 
+      it('refuses a password with a bad %-escape: a DownloadError saying so, one try, no credentials shown', async () => {
+        server.route('/dep', serve.bytes(DATA));
+        const err = await expectRejection(fetcher().fetchToFile(`http://alice:pw%zzTail7@127.0.0.1:${server.port}/dep`, dest()), DownloadError, /user name or password in the URI has an invalid %-escape/);
+        expect(err.message + err.uri).to.not.include('Tail7');
+        expect([server.count('/dep'), sleeps.length]).to.deep.equal([0, 0]);
+      });
+
+      it('refuses a proxy password with a bad %-escape, naming the variable', async () => {
+        const err = await expectRejection(fetcher({ env: { HTTP_PROXY: 'http://bob:pr%x@127.0.0.1:9' } }).fetchToFile(server.url('/dep'), dest()), DownloadError, /password in the proxy URL in HTTP_PROXY has an invalid %-escape/);
+        expect(err.message).to.not.include('pr%x');
+        expect(sleeps).to.deep.equal([]);
+      });
+
       it('never shows credentials in errors or retry reasons', async () => {
         server.route('/a', serve.redirect('/b')).route('/b', serve.redirect('/a'));
         server.route('/dep', serve.status(500));
