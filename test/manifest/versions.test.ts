@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import semver from 'semver';
 import { DependencyNotFoundError } from '../../src/errors.js';
-import { findMatchingVersion, findMatchingVersions, isSemver, isValidConstraint } from '../../src/manifest/versions.js';
+import { findMatchingVersion, findMatchingVersions, isSemver, isValidConstraint, parseLenientSemver } from '../../src/manifest/versions.js';
 import { corpusJson } from './corpus.js';
 
 interface VersionCase {
@@ -51,6 +51,21 @@ describe('versions', () => {
       });
       it('matches a non-range constraint by exact spelling', () => {
         expect(findMatchingVersion('abc-1.2.3-def-4.5.6', ['abc-1.2.3-def-4.5.6', '1.2.3'])).to.equal('abc-1.2.3-def-4.5.6');
+      });
+    });
+
+    context('when one version of the list is not strict SemVer', () => {
+      // libbuildpack's strict pass (blang) runs only when every version parses strictly; one
+      // lenient spelling sends the whole list to the lenient pass, where a range skips pre-releases.
+      it('uses the strict pass only when every version is strict', () => {
+        expect(findMatchingVersions('1.x', ['1.0.0', '1.1.0-rc.1'])).to.deep.equal(['1.0.0', '1.1.0-rc.1']);
+        expect(findMatchingVersions('1.x', ['1.0.0', '1.1.0-rc.1', 'v2'])).to.deep.equal(['1.0.0']);
+        expect(findMatchingVersion('1.x', ['1.1.0-rc.1', '1.0.0', '2'])).to.equal('1.0.0');
+      });
+      it('does not read a version out of the middle of a longer string (the lenient pattern is anchored)', () => {
+        expect(findMatchingVersion('1.x', ['1.2.0', 'release-1.9.0', 'v0'])).to.equal('1.2.0');
+        expect(findMatchingVersion('1.x', ['1.2.0', '1.9.0rc', 'v0'])).to.equal('1.2.0');
+        expect(() => findMatchingVersion('1.x', ['build-1.9.0', '1.9.0 final'])).to.throw(DependencyNotFoundError);
       });
     });
 
@@ -123,6 +138,18 @@ describe('versions', () => {
     context('failure cases', () => {
       it('refuses empty and non-version strings', () => {
         for (const c of ['', '   ', 'latest', 'abc-1.2.3-def-4.5.6', '1.2.3; rm -rf /']) expect(isValidConstraint(c), c).to.equal(false);
+      });
+    });
+  });
+
+  describe('#parseLenientSemver', () => {
+    it('reads Masterminds spellings', () => {
+      const cases: Array<[string, string]> = [['1', '1.0.0'], ['v79', '79.0.0'], ['1.2', '1.2.0'], ['v1.2.3-rc.1+b5', '1.2.3-rc.1'], ['01.2.3', '1.2.3']];
+      for (const [v, expected] of cases) expect(parseLenientSemver(v)?.version, v).to.equal(expected);
+    });
+    context('failure cases', () => {
+      it('matches the whole string only', () => {
+        for (const v of ['abc-1.2.3', 'x1', '1.2.3abc', '1.2.3.', ' 1.2.3', '1.2.3 ', '1.2.3\n', 'v', '']) expect(parseLenientSemver(v), JSON.stringify(v)).to.equal(null);
       });
     });
   });
