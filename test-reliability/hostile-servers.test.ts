@@ -163,6 +163,16 @@ describe('reliability: hostile servers', () => {
         expect(server.count(PATHNAME)).to.equal(1);
       });
 
+      it('a password with a bad %-escape: one clear error, no stack trace, no part of it printed', async () => {
+        // Regression: decodeURIComponent's URIError escaped as "unexpected error (a bug)", exit 70.
+        server.route(PATHNAME, serve.bytes(dep.body));
+        const { run, dirs } = await stage(`http://deploy:pw%G1-Tail9q@127.0.0.1:${server.port}${PATHNAME}`);
+        await expectCleanFailure(run, dirs, /could not download http:\/\/-redacted-:-redacted-@127\.0\.0\.1:\d+\/agent-1\.0\.0\.tgz: the user name or password in the URI has an invalid %-escape/);
+        expect(run.stdout + run.stderr).not.to.include('Tail9q');
+        expect(run.stderr).not.to.match(/\bat \S+ \(/);
+        expect(server.count(PATHNAME)).to.equal(0);
+      });
+
       it('user:pass@ in the URI: never printed, on success or failure, nor written to the deps dir', async () => {
         const secret = 'hunter2-XyZ';
         server.route(PATHNAME, serve.basicAuth('deploy', secret, serve.bytes(dep.body)));
