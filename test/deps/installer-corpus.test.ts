@@ -13,8 +13,9 @@ import { getEntry, parseManifest } from '../../src/manifest/index.js';
 import { sha256File, writeArchive } from '../helpers/archives.js';
 import { serve, TestServer } from '../helpers/http-server.js';
 import { useTmpDirs } from '../helpers/tmp.js';
+import { COMPAT_URL } from '../helpers/shared.js';
 
-const compat = new URL('../../../shared/compat/', import.meta.url);
+const compat = COMPAT_URL;
 
 interface Case {
   manifest: string;

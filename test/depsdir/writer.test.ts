@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { DepsDirWriter } from '../../src/depsdir/writer.js';
 import { readLaunchYml, renderLaunchYml } from '../../src/launch/launch-yml.js';
+import { compatPath } from '../helpers/shared.js';
 
 describe('DepsDirWriter', () => {
   let depsDir: string;
@@ -102,7 +103,7 @@ describe('launch.yml', () => {
       expect(readLaunchYml(renderLaunchYml(processes))).to.deep.equal(processes);
     });
     it('reads the example sidecar buildpack launch.yml of the compat corpus', async () => {
-      const text = await fs.readFile(new URL('../../../shared/compat/manifests/example-sidecar-launch.yml', import.meta.url), 'utf8');
+      const text = await fs.readFile(compatPath('manifests', 'example-sidecar-launch.yml'), 'utf8');
       const procs = readLaunchYml(text);
       expect(procs).to.have.length.greaterThan(0);
       expect(procs.every((p) => p.sidecarFor && p.sidecarFor.length > 0)).to.equal(true);

@@ -5,9 +5,9 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { COMPAT_DIR } from '../helpers/shared.js';
 
-export const COMPAT_DIR = fileURLToPath(new URL('../../../shared/compat/', import.meta.url));
+export { COMPAT_DIR };
 
 export function corpusJson<T = any>(name: string): T {
   return JSON.parse(readFileSync(join(COMPAT_DIR, name), 'utf8')) as T;

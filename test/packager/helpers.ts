@@ -6,8 +6,9 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yauzl from 'yauzl';
+import { COMPAT_DIR } from '../helpers/shared.js';
 
-export const COMPAT = '/work/shared/compat';
+export const COMPAT = COMPAT_DIR;
 
 interface FixtureSpec {
   manifest: string;

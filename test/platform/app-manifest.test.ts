@@ -7,9 +7,9 @@ import path from 'node:path';
 import { parseAppManifest, parseMemory, processSpecs, readAppManifest, resolveAppSpec } from '../../src/platform/app-manifest.js';
 import { ManifestError } from '../../src/errors.js';
 import { tempDir, writeTree } from './helpers.js';
+import { compatPath } from '../helpers/shared.js';
 
-const COMPAT = process.env.SIDECAR_COMPAT_DIR ?? '/work/shared/compat';
-const corpus = (f: string) => path.join(COMPAT, 'manifests', f);
+const corpus = (f: string) => compatPath('manifests', f);
 
 describe('app manifest', () => {
   describe('#parseAppManifest', () => {

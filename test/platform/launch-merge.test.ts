@@ -1,9 +1,9 @@
-// Table tests: the builder's launch.yml merge against /work/shared/compat/launch-cases.json.
+// Table tests: the builder's launch.yml merge against shared/compat/launch-cases.json.
 
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { stringify } from 'yaml';
+import { compatPath } from '../helpers/shared.js';
 import {
   LaunchParseError,
   mergeLaunch,
@@ -15,8 +15,7 @@ import {
   type MergeNote,
 } from '../../src/platform/local/launch-merge.js';
 
-const COMPAT = process.env.SIDECAR_COMPAT_DIR ?? '/work/shared/compat';
-const cases = JSON.parse(readFileSync(path.join(COMPAT, 'launch-cases.json'), 'utf8'));
+const cases = JSON.parse(readFileSync(compatPath('launch-cases.json'), 'utf8'));
 const RELEASE_WEB = '<bin/release default web command>';
 
 describe('launch merge', () => {
@@ -42,7 +41,7 @@ describe('launch merge', () => {
     for (const f of cases.fileCases) {
       context(`when reading ${f.file}`, () => {
         it('yields the expected sidecars', () => {
-          const text = readFileSync(path.join(COMPAT, f.file), 'utf8');
+          const text = readFileSync(compatPath(f.file), 'utf8');
           expect(toResultParts(parseLaunchYml(text)).sidecars).to.deep.equal(f.expectSidecars);
         });
       });

@@ -6,8 +6,9 @@ import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
 import { parseManifest } from '../../src/manifest/index.js';
 import { checkBuildpackVersion, storeBuildpackMetadata } from '../../src/supply/metadata.js';
 import { useTmpDirs } from '../helpers/tmp.js';
+import { COMPAT_URL } from '../helpers/shared.js';
 
-const compat = new URL('../../../shared/compat/', import.meta.url);
+const compat = COMPAT_URL;
 
 interface Case {
   manifest: string;
