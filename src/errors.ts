@@ -120,3 +120,10 @@ export class UsageError extends BuildpackError {
 export function isBuildpackError(e: unknown): e is BuildpackError {
   return e instanceof BuildpackError;
 }
+
+/** Sidecars that leave their process no memory (CONTRACT §3), refused at staging with the numbers. */
+export class SidecarMemoryError extends BuildpackError {
+  constructor(message: string) {
+    super('SIDECAR_MEMORY', message);
+  }
+}

@@ -1,7 +1,7 @@
 // Public API of the manifest library: parse and validate manifest.yml, resolve versions,
 // answer libbuildpack's manifest questions, produce its warnings, apply per-app overrides.
 
-export type { DefaultVersion, Dependency, DeprecationDate, Manifest, ProbeSpec, ReadinessSpec, SidecarEnvValue, SidecarSpec } from './types.js';
+export type { DefaultVersion, Dependency, DeprecationDate, LivenessSpec, Manifest, ProbePort, ProbeSpec, ProxySpec, ReadinessSpec, SidecarEnvValue, SidecarSpec, VolumeSpec } from './types.js';
 export { loadManifest, parseManifest, type ParseOptions } from './parse.js';
 export { applyOverrideFiles, applyOverrideText } from './override-file.js';
 export { MAX_ALIAS_COUNT, MAX_MANIFEST_BYTES, readYaml } from './yaml.js';

@@ -2,7 +2,8 @@
 // SidecarSpec[], with defaults filled in. Every error names the key path, e.g. `sidecars[0].memory`.
 
 import { FieldReader } from './fields.js';
-import type { Dependency, ProbeSpec, ReadinessSpec, SidecarEnvValue, SidecarSpec } from './types.js';
+import { launchCommand } from '../sidecar/command.js';
+import type { Dependency, LivenessSpec, ProbePort, ProbeSpec, ReadinessSpec, SidecarEnvValue, SidecarSpec, VolumeSpec } from './types.js';
 
 /** CONTRACT §3: a sidecar name is at most 255 characters; a command at most 4096. */
 export const MAX_SIDECAR_NAME = 255;
@@ -17,20 +18,38 @@ export const RESERVED_PROCESS_TYPES = ['web', 'worker', 'task'];
 const SIDECAR_NAME = /^[a-z][a-z0-9-]*$/;
 const PROCESS_TYPE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const HTTP_PATH = /^\/[\x21-\x7e]*$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+)$/;
 
 const SIDECAR_KEYS = [
   'name', 'dependency', 'command', 'args', 'process_types', 'memory', 'env',
-  'readiness', 'liveness', 'stop_grace_seconds', 'strip_components',
+  'readiness', 'liveness', 'stop_grace_seconds', 'strip_components', 'proxy', 'tasks', 'volumes',
 ] as const;
 const PROBE_KEYS = ['http', 'tcp', 'exec', 'initial_delay_seconds', 'period_seconds', 'timeout_seconds', 'failure_threshold'];
 
-/** Probe defaults (issue 7): readiness polls every second, liveness every ten. */
+/**
+ * Probe defaults (issue 7, issue 12 §4): readiness polls every second for up to 30 s; liveness
+ * every ten seconds and acts after 3 failures in a row. A limit not listed is not applied.
+ */
 export const PROBE_DEFAULTS = {
-  readiness: { period_seconds: 1, timeout_seconds: 30, failure_threshold: 3, initial_delay_seconds: 0, on_timeout: 'fail' as const },
-  liveness: { period_seconds: 10, timeout_seconds: 30, failure_threshold: 3, initial_delay_seconds: 0 },
+  readiness: { period_seconds: 1, timeout_seconds: 30, initial_delay_seconds: 0, on_timeout: 'fail' as const },
+  liveness: { period_seconds: 10, failure_threshold: 3, initial_delay_seconds: 0 },
 };
+
+/** The app's port behind a proxy sidecar when `app_port` is not given (issue 12 §1). */
+export const DEFAULT_PROXY_APP_PORT = 8081;
+/** The port the platform gives every process of an instance and routes to (CONTRACT §2). */
+export const INSTANCE_PORT = 8080;
+/** Top-level directories of /home/vcap the droplet fills: a volume there would not start empty. */
+const DROPLET_DIRS = ['app', 'deps', 'profile.d'];
+const VOLUME_NAME = /^[a-z][a-z0-9-]*$/;
+const VOLUME_PATH = /^[A-Za-z0-9._/-]+$/;
+/** `$NAME` or `${NAME}`: a probe port read from the environment at launch. */
+const ENV_REF = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/;
+
+/** The variable that holds a volume's path at launch: `varlog` → `VARLOG_VOLUME`. */
+export function volumeVariable(name: string): string {
+  return `${name.toUpperCase().replace(/-/g, '_')}_VOLUME`;
+}
 
 /**
  * Parse `sidecars:` (absent or empty = none). `dependencies` are the manifest's entries: each
@@ -52,7 +71,37 @@ export function parseSidecars(value: unknown, dependencies: readonly Dependency[
       if (names.has(t)) f.fail(`sidecars[${i}].process_types[${j}]`, `"${t}" is the name of a sidecar, not a process type`);
     }),
   );
+  checkProxies(f, specs);
+  checkVolumes(f, specs);
   return specs;
+}
+
+/** Only one process can hold an instance's port: at most one proxy per process type. */
+function checkProxies(f: FieldReader, specs: SidecarSpec[]): void {
+  const byType = new Map<string, number>();
+  specs.forEach((s, i) => {
+    if (!s.proxy) return;
+    for (const t of s.process_types) {
+      const first = byType.get(t);
+      if (first !== undefined) {
+        f.fail(`sidecars[${i}].proxy`, `${s.name} and ${specs[first].name} (sidecars[${first}]) are both proxies for ${t}: only one process can listen on the instance's port`);
+      }
+      byType.set(t, i);
+    }
+  });
+}
+
+/** A volume name means one directory: the same name in two sidecars must name the same path. */
+function checkVolumes(f: FieldReader, specs: SidecarSpec[]): void {
+  const seen = new Map<string, { path: string; at: string }>();
+  specs.forEach((s, i) =>
+    (s.volumes ?? []).forEach((v, j) => {
+      const at = `sidecars[${i}].volumes[${j}]`;
+      const first = seen.get(v.name);
+      if (first && first.path !== v.path) f.fail(`${at}.path`, `volume ${v.name} is ${first.path} in ${first.at}: one name, one directory`);
+      if (!first) seen.set(v.name, { path: v.path, at });
+    }),
+  );
 }
 
 function readSidecar(f: FieldReader, value: unknown, path: string, dependencies: readonly Dependency[]): SidecarSpec {
@@ -100,12 +149,90 @@ function readSidecar(f: FieldReader, value: unknown, path: string, dependencies:
   const readiness = readProbe(f, m.readiness, `${path}.readiness`, 'readiness');
   if (readiness) spec.readiness = readiness as ReadinessSpec;
   const liveness = readProbe(f, m.liveness, `${path}.liveness`, 'liveness');
-  if (liveness) spec.liveness = liveness;
+  if (liveness) spec.liveness = liveness as LivenessSpec;
   const grace = f.optInt(m.stop_grace_seconds, `${path}.stop_grace_seconds`, 0);
   if (grace !== undefined) spec.stop_grace_seconds = grace;
   const strip = f.optInt(m.strip_components, `${path}.strip_components`, 0);
   if (strip !== undefined) spec.strip_components = strip;
+  const proxy = readProxy(f, m.proxy, `${path}.proxy`);
+  if (proxy) spec.proxy = proxy;
+  const tasks = f.optString(m.tasks, `${path}.tasks`);
+  if (tasks !== undefined) {
+    if (tasks !== 'true' && tasks !== 'false') f.fail(`${path}.tasks`, `must be true or false, got ${JSON.stringify(tasks)}`);
+    if (tasks === 'true') {
+      if (spec.proxy) f.fail(`${path}.tasks`, 'a proxy sidecar cannot run for tasks: a task has no route and no $PORT to take');
+      spec.tasks = true;
+    }
+  }
+  const volumes = readVolumes(f, m.volumes, `${path}.volumes`);
+  if (volumes.length > 0) spec.volumes = volumes;
+  for (const [j, v] of volumes.entries()) {
+    const variable = volumeVariable(v.name);
+    if (spec.env[variable]) f.fail(`${path}.volumes[${j}].name`, `its variable ${variable} is also set in ${path}.env`);
+  }
+
+  // Cloud Controller's 4096 applies to the command as launch.yml carries it: quoted, with the
+  // wrapper's path in front. Checked here with the shortest index, again by supply with its own.
+  const rendered = launchCommand(spec, '0').length;
+  if (rendered > MAX_SIDECAR_COMMAND) {
+    f.fail(`${path}.command`, `renders to ${rendered} characters in launch.yml (wrapper path and quoting included); Cloud Controller allows at most ${MAX_SIDECAR_COMMAND}`);
+  }
   return spec;
+}
+
+function readProxy(f: FieldReader, value: unknown, path: string): { app_port: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  // `proxy: {}` or `proxy:` with keys; a bare `proxy: true` is also accepted for the default port
+  if (value === 'true') return { app_port: DEFAULT_PROXY_APP_PORT };
+  const m = f.map(value, path);
+  f.onlyKeys(m, path, ['app_port']);
+  const appPort = f.optInt(m.app_port, `${path}.app_port`, 1, 65535) ?? DEFAULT_PROXY_APP_PORT;
+  if (appPort === INSTANCE_PORT) f.fail(`${path}.app_port`, `must not be ${INSTANCE_PORT}: the proxy listens there (it keeps $PORT)`);
+  return { app_port: appPort };
+}
+
+function readVolumes(f: FieldReader, value: unknown, path: string): VolumeSpec[] {
+  const names = new Set<string>();
+  return f.list(value, path).map((item, i) => {
+    const p = `${path}[${i}]`;
+    const m = f.map(item, p);
+    f.onlyKeys(m, p, ['name', 'path']);
+    const name = f.string(m.name, `${p}.name`);
+    if (!VOLUME_NAME.test(name) || name.length > 64) {
+      f.fail(`${p}.name`, `must be lowercase letters, digits and "-", starting with a letter, at most 64 characters; got ${JSON.stringify(name)}`);
+    }
+    if (names.has(name)) f.fail(`${p}.name`, `volume ${name} is listed twice`);
+    names.add(name);
+    const raw = f.string(m.path, `${p}.path`);
+    if (!VOLUME_PATH.test(raw)) f.fail(`${p}.path`, `may hold only letters, digits, ".", "_", "-" and "/"; got ${JSON.stringify(raw)}`);
+    let rel = raw;
+    if (raw.startsWith('/')) {
+      if (!(raw + '/').startsWith('/home/vcap/')) f.fail(`${p}.path`, `an absolute path must be under /home/vcap (the container's home), got ${JSON.stringify(raw)}`);
+      rel = raw.slice('/home/vcap'.length).replace(/^\/+/, '');
+    }
+    const normal = pathPosixNormalize(rel);
+    if (normal === '' || normal === '.' || normal === '..' || normal.startsWith('../')) {
+      f.fail(`${p}.path`, `must name a directory below /home/vcap, got ${JSON.stringify(raw)}`);
+    }
+    const top = normal.split('/')[0];
+    if (DROPLET_DIRS.includes(top)) {
+      f.fail(`${p}.path`, `must not be inside ${top}/: the droplet is unpacked there, so the volume would not start empty (use e.g. logs/${name} or ${name})`);
+    }
+    return { name, path: normal };
+  });
+}
+
+/** posix normalize without a trailing slash. */
+function pathPosixNormalize(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0 || out[out.length - 1] === '..') out.push('..');
+      else out.pop();
+    } else out.push(part);
+  }
+  return out.join('/');
 }
 
 function readEnv(f: FieldReader, value: unknown, path: string): Record<string, SidecarEnvValue> {
@@ -134,27 +261,26 @@ function readEnv(f: FieldReader, value: unknown, path: string): Record<string, S
   return env;
 }
 
-function readProbe(f: FieldReader, value: unknown, path: string, kind: 'readiness' | 'liveness'): ProbeSpec | ReadinessSpec | undefined {
+function readProbe(f: FieldReader, value: unknown, path: string, kind: 'readiness' | 'liveness'): LivenessSpec | ReadinessSpec | undefined {
   const m = f.optMap(value, path);
   if (!m) return undefined;
   f.onlyKeys(m, path, kind === 'readiness' ? [...PROBE_KEYS, 'on_timeout'] : PROBE_KEYS);
   const checks = (['http', 'tcp', 'exec'] as const).filter((k) => m[k] !== undefined && m[k] !== null);
   if (checks.length !== 1) f.fail(path, `must have exactly one of http, tcp or exec${checks.length ? ` (got ${checks.join(', ')})` : ''}`);
 
-  const d = PROBE_DEFAULTS[kind];
   const probe: ProbeSpec = {
-    initial_delay_seconds: f.optInt(m.initial_delay_seconds, `${path}.initial_delay_seconds`, 0) ?? d.initial_delay_seconds,
-    period_seconds: f.optInt(m.period_seconds, `${path}.period_seconds`, 1) ?? d.period_seconds,
-    timeout_seconds: f.optInt(m.timeout_seconds, `${path}.timeout_seconds`, 1) ?? d.timeout_seconds,
-    failure_threshold: f.optInt(m.failure_threshold, `${path}.failure_threshold`, 1) ?? d.failure_threshold,
+    initial_delay_seconds: f.optInt(m.initial_delay_seconds, `${path}.initial_delay_seconds`, 0) ?? PROBE_DEFAULTS[kind].initial_delay_seconds,
+    period_seconds: f.optInt(m.period_seconds, `${path}.period_seconds`, 1) ?? PROBE_DEFAULTS[kind].period_seconds,
   };
+  const timeout = f.optInt(m.timeout_seconds, `${path}.timeout_seconds`, 1);
+  const threshold = f.optInt(m.failure_threshold, `${path}.failure_threshold`, 1);
   const check = checks[0];
   const c = f.map(m[check], `${path}.${check}`);
   const cp = `${path}.${check}`;
   if (check === 'http') {
     f.onlyKeys(c, cp, ['port', 'path', 'host']);
     const urlPath = f.optString(c.path, `${cp}.path`) ?? '/';
-    if (!HTTP_PATH.test(urlPath)) f.fail(`${cp}.path`, `must start with "/" and contain no spaces or control characters, got ${JSON.stringify(urlPath)}`);
+    checkHttpPath(f, urlPath, `${cp}.path`);
     probe.http = { port: readPort(f, c.port, `${cp}.port`), path: urlPath, ...readHost(f, c.host, `${cp}.host`) };
   } else if (check === 'tcp') {
     f.onlyKeys(c, cp, ['port', 'host']);
@@ -166,13 +292,34 @@ function readProbe(f: FieldReader, value: unknown, path: string, kind: 'readines
     if (command.includes('\0')) f.fail(`${cp}.command`, 'must not contain NUL characters');
     probe.exec = { command };
   }
-  if (kind === 'liveness') return probe;
+  if (kind === 'liveness') {
+    const live: LivenessSpec = { ...probe, failure_threshold: threshold ?? PROBE_DEFAULTS.liveness.failure_threshold };
+    if (timeout !== undefined) live.timeout_seconds = timeout;
+    return live;
+  }
   const onTimeout = f.optString(m.on_timeout, `${path}.on_timeout`) ?? PROBE_DEFAULTS.readiness.on_timeout;
   if (onTimeout !== 'fail' && onTimeout !== 'continue') f.fail(`${path}.on_timeout`, `must be fail or continue, got ${JSON.stringify(onTimeout)}`);
-  return { ...probe, on_timeout: onTimeout };
+  const ready: ReadinessSpec = { ...probe, timeout_seconds: timeout ?? PROBE_DEFAULTS.readiness.timeout_seconds, on_timeout: onTimeout };
+  if (threshold !== undefined) ready.failure_threshold = threshold;
+  return ready;
 }
 
-function readPort(f: FieldReader, value: unknown, path: string): number {
+/** A literal path, or one holding `$NAME`/`${NAME}` references (checked again at launch once expanded). */
+function checkHttpPath(f: FieldReader, urlPath: string, path: string): void {
+  const literal = urlPath.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*/g, '');
+  const startsWithRef = /^\$/.test(urlPath);
+  if (literal.includes('$')) f.fail(path, `a "$" must start a variable reference ($NAME or \${NAME}), got ${JSON.stringify(urlPath)}`);
+  if (!(startsWithRef || urlPath.startsWith('/')) || !/^[\x21-\x7e]*$/.test(literal)) {
+    f.fail(path, `must start with "/" (or a $VARIABLE holding such a path) and contain no spaces or control characters, got ${JSON.stringify(urlPath)}`);
+  }
+}
+
+function readPort(f: FieldReader, value: unknown, path: string): ProbePort {
+  if (typeof value === 'string' && value.startsWith('$')) {
+    const ref = ENV_REF.exec(value);
+    if (!ref) f.fail(path, `must be a port number or a variable ($NAME or \${NAME}), got ${JSON.stringify(value)}`);
+    return { env: ref[1] ?? ref[2] };
+  }
   const port = f.optInt(value, path, 1, 65535);
   if (port === undefined) f.fail(path, 'is required');
   return port;

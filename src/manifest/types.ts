@@ -33,20 +33,54 @@ export interface DeprecationDate {
   match?: string;
 }
 
-/** A readiness or liveness check (issue 7). Exactly one of http, tcp, exec. */
+/**
+ * A probe port: a number, or the name of an environment variable read at launch (`$CONFIG_SERVER_PORT`
+ * in the manifest), so the check follows a port the app developer chose (issue 12 §4).
+ */
+export type ProbePort = number | { env: string };
+
+/**
+ * A readiness or liveness check (issue 7, issue 12 §4). Exactly one of http, tcp, exec.
+ * `timeout_seconds` and `failure_threshold` mean the same in both kinds: how long, and how many
+ * attempts in a row, a check may keep failing before the toolkit acts (readiness: from the first
+ * attempt, then on_timeout; liveness: from the first failure of a streak, then the sidecar is
+ * stopped). Whichever limit is reached first counts. One attempt takes at most
+ * min(period_seconds, timeout_seconds).
+ */
 export interface ProbeSpec {
-  http?: { port: number; path: string; host?: string };
-  tcp?: { port: number; host?: string };
+  /** `path` may hold `$NAME` / `${NAME}` references, expanded at launch. */
+  http?: { port: ProbePort; path: string; host?: string };
+  tcp?: { port: ProbePort; host?: string };
   exec?: { command: string };
   initial_delay_seconds: number;
   period_seconds: number;
-  timeout_seconds: number;
-  failure_threshold: number;
+  /** Readiness: default 30. Liveness: none unless declared. */
+  timeout_seconds?: number;
+  /** Liveness: default 3. Readiness: none unless declared. */
+  failure_threshold?: number;
 }
 
 export interface ReadinessSpec extends ProbeSpec {
+  timeout_seconds: number;
   /** `fail`: the app's process exits (the instance restarts); `continue`: start with a warning. */
   on_timeout: 'fail' | 'continue';
+}
+
+export interface LivenessSpec extends ProbeSpec {
+  failure_threshold: number;
+}
+
+/** `proxy:` (issue 12 §1): the sidecar takes the instance's $PORT; the app listens on `app_port`. */
+export interface ProxySpec {
+  app_port: number;
+}
+
+/** `volumes[]` (issue 12 §3): a directory both the app and the sidecar use, empty in each new container. */
+export interface VolumeSpec {
+  /** Lowercase; `<NAME>_VOLUME` (upper-cased, `-` as `_`) holds its path at launch. */
+  name: string;
+  /** Relative to /home/vcap, normalised (`logs/app`). */
+  path: string;
 }
 
 /** An env value: a literal default, or a credential read at launch from VCAP_SERVICES. */
@@ -75,11 +109,17 @@ export interface SidecarSpec {
   /** Exported to the app and the sidecar unless already set. */
   env: Record<string, SidecarEnvValue>;
   readiness?: ReadinessSpec;
-  liveness?: ProbeSpec;
+  liveness?: LivenessSpec;
   /** Seconds between SIGTERM and SIGKILL when the sidecar is stopped. */
   stop_grace_seconds?: number;
   /** Strip this many leading path components when extracting the dependency. */
   strip_components?: number;
+  /** A reverse proxy in front of the app (issue 12 §1). */
+  proxy?: ProxySpec;
+  /** Also start this sidecar around a task's command (issue 12 §2). */
+  tasks?: boolean;
+  /** Shared directories (issue 12 §3). */
+  volumes?: VolumeSpec[];
 }
 
 export interface Manifest {

@@ -11,6 +11,7 @@ import type { LaunchProcess } from '../launch/launch-yml.js';
 import type { Logger } from '../log/logger.js';
 import * as m from '../manifest/index.js';
 import type { Manifest } from '../manifest/types.js';
+import { checkSidecarMemory, memorySource, type StagedMemory } from '../sidecar/memory.js';
 import { renderSidecar, splitCommand } from '../sidecar/render.js';
 import { checkBuildpackVersion, storeBuildpackMetadata } from './metadata.js';
 
@@ -69,14 +70,26 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   const processes: LaunchProcess[] = [];
   const result: SupplyResult = { installed: [], skipped: [] };
 
-  for (const declared of manifest.sidecars) {
+  const staged: { spec: m.OverrideResult['spec']; key: string; versionConstraint?: string; applied: string[] }[] = [];
+  for (const [i, declared] of manifest.sidecars.entries()) {
     const { spec, versionConstraint, disabled, applied } = m.applyOverrides(declared, ctx.env);
     if (disabled) {
       logger.beginStep(`Skipping sidecar ${spec.name}: ${m.overrideVariableName(spec.name, 'DISABLED')} is set`);
       result.skipped.push(spec.name);
       continue;
     }
+    staged.push({ spec, key: `sidecars[${i}]`, applied, ...(versionConstraint !== undefined ? { versionConstraint } : {}) });
+  }
+  // Before anything is downloaded: sidecars that leave web no memory (issue 12 §4).
+  checkSidecarMemory(
+    staged.map((s): StagedMemory => ({ spec: s.spec, source: memorySource(s.spec, ctx.env, `${manifest.file} ${s.key}`) })),
+    ctx.env.MEMORY_LIMIT,
+  );
+
+  for (const { spec, key, versionConstraint, applied } of staged) {
     for (const a of applied) logger.info(`Sidecar ${spec.name}: using ${a}`);
+    // Pure, and refuses a launch.yml command over Cloud Controller's limit before any download.
+    const rendered = renderSidecar(spec, ctx.depsIdx, { file: manifest.file, key });
     const entry = m.resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
     if (!entry.sha256) {
       // libbuildpack tolerates md5-only entries; a sidecar is never installed unverified
@@ -84,10 +97,9 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
       throw new ManifestError(manifest.file, `dependencies[${index}].sha256`, `missing: ${entry.name} ${entry.version} cannot be verified`);
     }
     const installed = await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
-    await checkCommand(installed.dir, spec.command, `${entry.name} ${entry.version}`, manifest.file, `sidecars[${manifest.sidecars.indexOf(declared)}].command`);
+    await checkCommand(installed.dir, spec.command, `${entry.name} ${entry.version}`, manifest.file, `${key}.command`);
     for (const w of m.installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
 
-    const rendered = renderSidecar(spec, ctx.depsIdx);
     for (const f of rendered.files) await writer.writeFile(f.path, f.contents, f.mode);
     processes.push(rendered.process);
     result.installed.push({ sidecar: spec.name, dependency: entry.name, version: entry.version });

@@ -88,14 +88,12 @@ describe('sidecars', () => {
           initial_delay_seconds: 0,
           period_seconds: 1,
           timeout_seconds: 30,
-          failure_threshold: 3,
           on_timeout: 'fail',
         });
         expect(s.liveness).to.deep.equal({
           http: { port: 8082, path: '/config/' },
           initial_delay_seconds: 5,
           period_seconds: 10,
-          timeout_seconds: 30,
           failure_threshold: 3,
         });
         expect(s.stop_grace_seconds).to.equal(10);
@@ -106,8 +104,9 @@ describe('sidecars', () => {
     context('when probes use tcp or exec and defaults', () => {
       it('fills readiness and liveness defaults separately', () => {
         const [s] = sidecars(one('  readiness:\n    tcp: {port: 8082}\n    on_timeout: continue\n  liveness:\n    exec: {command: "bin/check --quick"}\n'));
-        expect(s.readiness).to.deep.equal({ tcp: { port: 8082 }, initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 30, failure_threshold: 3, on_timeout: 'continue' });
-        expect(s.liveness).to.deep.equal({ exec: { command: 'bin/check --quick' }, initial_delay_seconds: 0, period_seconds: 10, timeout_seconds: 30, failure_threshold: 3 });
+        // readiness: 30 s, no threshold; liveness: 3 in a row, no time limit (issue 12 §4)
+        expect(s.readiness).to.deep.equal({ tcp: { port: 8082 }, initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 30, on_timeout: 'continue' });
+        expect(s.liveness).to.deep.equal({ exec: { command: 'bin/check --quick' }, initial_delay_seconds: 0, period_seconds: 10, failure_threshold: 3 });
       });
       it('defaults an http path to / and keeps a host', () => {
         const [s] = sidecars(one('  readiness:\n    http: {port: 80, host: 127.0.0.1}\n'));
@@ -195,6 +194,104 @@ describe('sidecars', () => {
       it('names the full path of a deep error', () => {
         const e = refusal(`${one()}- name: second\n  dependency: config-server\n  command: bin/x\n  readiness:\n    http: {port: "80x", path: /}\n`);
         expect(e.message).to.equal('manifest.yml: sidecars[1].readiness.http.port: must be a whole number, got "80x"');
+      });
+    });
+  });
+
+  describe('issue 12 keys', () => {
+    const agent = (name: string, extra = '') => `- name: ${name}\n  dependency: config-server\n  command: bin/${name}\n${extra}`;
+
+    context('proxy:', () => {
+      it('defaults app_port to 8081, for {} and for true', () => {
+        expect(sidecars(one('  proxy: {}\n'))[0].proxy).to.deep.equal({ app_port: 8081 });
+        expect(sidecars(one('  proxy: true\n'))[0].proxy).to.deep.equal({ app_port: 8081 });
+        expect(sidecars(one('  proxy: {app_port: 9000}\n'))[0].proxy).to.deep.equal({ app_port: 9000 });
+      });
+      it('refuses two proxies for one process type, naming both', () => {
+        const e = refusal(`${agent('envoy', '  proxy: {}\n')}${agent('edge-proxy', '  process_types: [worker, web]\n  proxy: {app_port: 9000}\n')}`);
+        expect(e.key).to.equal('sidecars[1].proxy');
+        expect(e.message).to.equal(
+          "manifest.yml: sidecars[1].proxy: edge-proxy and envoy (sidecars[0]) are both proxies for web: only one process can listen on the instance's port",
+        );
+      });
+      it('allows proxies for different process types', () => {
+        expect(sidecars(`${agent('a', '  proxy: {}\n')}${agent('b', '  process_types: [worker]\n  proxy: {}\n')}`)).to.have.length(2);
+      });
+      const cases: [string, string, string][] = [
+        ['app_port 8080 (the proxy\'s own)', one('  proxy: {app_port: 8080}\n'), 'sidecars[0].proxy.app_port'],
+        ['app_port 0', one('  proxy: {app_port: 0}\n'), 'sidecars[0].proxy.app_port'],
+        ['an unknown proxy key', one('  proxy: {port: 1}\n'), 'sidecars[0].proxy.port'],
+        ['a proxy for tasks', one('  proxy: {}\n  tasks: true\n'), 'sidecars[0].tasks'],
+      ];
+      for (const [what, yaml, key] of cases) it(`refuses ${what}, naming ${key}`, () => expect(refusal(yaml).key).to.equal(key));
+    });
+
+    context('tasks:', () => {
+      it('reads true and false', () => {
+        expect(sidecars(one('  tasks: true\n'))[0].tasks).to.equal(true);
+        expect(sidecars(one('  tasks: false\n'))[0]).to.not.have.property('tasks');
+      });
+      it('refuses anything else', () => expect(refusal(one('  tasks: yes\n')).key).to.equal('sidecars[0].tasks'));
+    });
+
+    context('volumes:', () => {
+      it('normalises paths relative to /home/vcap', () => {
+        const [s] = sidecars(one('  volumes:\n  - {name: varlog, path: logs/app}\n  - {name: spool, path: /home/vcap/spool/./x/}\n'));
+        expect(s.volumes).to.deep.equal([{ name: 'varlog', path: 'logs/app' }, { name: 'spool', path: 'spool/x' }]);
+      });
+      it('allows the same volume in two sidecars only with the same path', () => {
+        expect(sidecars(`${agent('a', '  volumes: [{name: v, path: logs/v}]\n')}${agent('b', '  volumes: [{name: v, path: logs/v}]\n')}`)).to.have.length(2);
+        const e = refusal(`${agent('a', '  volumes: [{name: v, path: logs/v}]\n')}${agent('b', '  volumes: [{name: v, path: logs/w}]\n')}`);
+        expect(e.key).to.equal('sidecars[1].volumes[0].path');
+      });
+      const cases: [string, string, string][] = [
+        ['an absolute path outside /home/vcap', '  volumes: [{name: v, path: /var/log}]\n', 'sidecars[0].volumes[0].path'],
+        ['/home/vcapx', '  volumes: [{name: v, path: /home/vcapx/a}]\n', 'sidecars[0].volumes[0].path'],
+        ['/home/vcap itself', '  volumes: [{name: v, path: /home/vcap}]\n', 'sidecars[0].volumes[0].path'],
+        ['a path climbing out', '  volumes: [{name: v, path: logs/../../etc}]\n', 'sidecars[0].volumes[0].path'],
+        ['a path inside the droplet\'s app/', '  volumes: [{name: v, path: app/logs}]\n', 'sidecars[0].volumes[0].path'],
+        ['a path inside deps/', '  volumes: [{name: v, path: ./deps/x}]\n', 'sidecars[0].volumes[0].path'],
+        ['a path with shell characters', '  volumes: [{name: v, path: "logs/$(id)"}]\n', 'sidecars[0].volumes[0].path'],
+        ['an upper-case name', '  volumes: [{name: VarLog, path: logs/a}]\n', 'sidecars[0].volumes[0].name'],
+        ['a name listed twice', '  volumes: [{name: v, path: a}, {name: v, path: b}]\n', 'sidecars[0].volumes[1].name'],
+        ['a missing path', '  volumes: [{name: v}]\n', 'sidecars[0].volumes[0].path'],
+        ['a volume variable also in env', '  env: {V_VOLUME: x}\n  volumes: [{name: v, path: a}]\n', 'sidecars[0].volumes[0].name'],
+      ];
+      for (const [what, extra, key] of cases) it(`refuses ${what}, naming ${key}`, () => expect(refusal(one(extra)).key).to.equal(key));
+    });
+
+    context('probes that follow the app\'s settings', () => {
+      it('reads a port from a variable and keeps references in the path', () => {
+        const [s] = sidecars(one('  readiness:\n    http: {port: $CONFIG_SERVER_PORT, path: "/${CONFIG_PREFIX}/config/"}\n  liveness:\n    tcp: {port: "${X_1}"}\n'));
+        expect(s.readiness?.http).to.deep.equal({ port: { env: 'CONFIG_SERVER_PORT' }, path: '/${CONFIG_PREFIX}/config/' });
+        expect(s.liveness?.tcp).to.deep.equal({ port: { env: 'X_1' } });
+      });
+      it('keeps a declared readiness failure_threshold and liveness timeout_seconds', () => {
+        const [s] = sidecars(one('  readiness:\n    tcp: {port: 1}\n    failure_threshold: 5\n  liveness:\n    tcp: {port: 1}\n    timeout_seconds: 20\n'));
+        expect(s.readiness).to.include({ failure_threshold: 5, timeout_seconds: 30 });
+        expect(s.liveness).to.include({ failure_threshold: 3, timeout_seconds: 20 });
+      });
+      const cases: [string, string, string][] = [
+        ['a port variable that is not a name', '  readiness:\n    tcp: {port: "$1X"}\n', 'sidecars[0].readiness.tcp.port'],
+        ['a port expression', '  readiness:\n    tcp: {port: "$(id)"}\n', 'sidecars[0].readiness.tcp.port'],
+        ['a stray $ in a path', '  readiness:\n    http: {port: 1, path: "/a$"}\n', 'sidecars[0].readiness.http.path'],
+        ['a command substitution in a path', '  readiness:\n    http: {port: 1, path: "/$(id)"}\n', 'sidecars[0].readiness.http.path'],
+      ];
+      for (const [what, extra, key] of cases) it(`refuses ${what}, naming ${key}`, () => expect(refusal(one(extra)).key).to.equal(key));
+    });
+
+    context('the command as launch.yml carries it (issue 13 §6)', () => {
+      it('refuses a command under 4096 characters that renders past 4096, with the rendered length', () => {
+        // 2040 words of one character: 4080 characters written, each quoted word adds nothing,
+        // but the wrapper path and the binary's path in front push it past the limit
+        const words = Array(2040).fill('x').join(' ');
+        const e = refusal(one('', `  dependency: config-server\n  command: bin/c ${words}\n`));
+        expect(e.key).to.equal('sidecars[0].command');
+        expect(e.message).to.match(/renders to \d+ characters in launch\.yml .*at most 4096$/);
+      });
+      it('accepts a 255-character name', () => {
+        const name = `a${'b'.repeat(254)}`;
+        expect(sidecars(`- name: ${name}\n  dependency: config-server\n  command: bin/x\n`)[0].name).to.have.length(255);
       });
     });
   });

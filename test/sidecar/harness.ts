@@ -3,12 +3,13 @@
 // on 127.0.0.1 (ok / failing / hanging / closed) that records what it answered and when.
 
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { SidecarSpec } from '../../src/manifest/types.js';
+import { launcherArgs } from '../../src/platform/local/launcher.js';
 import { sidecarSpec, writeSidecar } from '../helpers/sidecar-spec.js';
 
 export type Shell = 'sh' | 'bash';
@@ -173,4 +174,33 @@ export async function pathWithoutCurl(dir: string): Promise<string> {
     }
   }
   return dir;
+}
+
+/**
+ * Run `command` the way the platform's launcher runs any process of an instance or a task
+ * (CONTRACT §2, src/platform/local/launcher.ts): `bash -c <launcher script> launcher <app> <command>`,
+ * sourcing `<root>/profile.d/*`, where the droplet's hooks are copied first as a final buildpack
+ * copies them (`<idx>_<file>`).
+ */
+export async function launchProcess(droplet: Droplet, command: string, env: Record<string, string | undefined>): Promise<Run> {
+  const target = path.join(droplet.root, 'profile.d');
+  await fs.mkdir(target, { recursive: true });
+  for (const f of await fs.readdir(droplet.file('profile.d'))) await fs.copyFile(path.join(droplet.file('profile.d'), f), path.join(target, `0_${f}`));
+  await fs.mkdir(path.join(droplet.root, 'tmp'), { recursive: true });
+  return new Run(['/bin/bash', ...launcherArgs(path.join(droplet.root, 'app'), command)], droplet.env({ HOME: path.join(droplet.root, 'app'), TMPDIR: path.join(droplet.root, 'tmp'), ...env }));
+}
+
+/** True while a process with this pid runs (a zombie, dead but not yet reaped by its new parent, does not). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

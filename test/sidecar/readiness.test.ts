@@ -7,7 +7,7 @@ import { renderProfileScript, renderSidecar } from '../../src/sidecar/render.js'
 import { Droplet, Run, SHELLS, type Shell, Target, pathWithoutCurl, releaseAfterEach, spec, until } from './harness.js';
 
 function readiness(over: Partial<ReadinessSpec>): ReadinessSpec {
-  return { initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 10, failure_threshold: 3, on_timeout: 'fail', ...over };
+  return { initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 10, on_timeout: 'fail', ...over };
 }
 
 const VCAP_WEB = JSON.stringify({ application_name: 'app', process_type: 'web' });
@@ -16,7 +16,7 @@ const VCAP_WEB = JSON.stringify({ application_name: 'app', process_type: 'web' }
 function launch(droplet: Droplet, shell: Shell, command = 'node server.js', env: Record<string, string | undefined> = {}, times = 1): Run {
   const source = Array(times).fill('. "$DEPS_DIR/0/profile.d/agent.sh"').join('; ');
   const script = `cd "$1"; ${source}; shift; echo "APP-STARTED $1"`;
-  return new Run([shell, '-c', script, 'launcher', path.join(droplet.root, 'app'), command], droplet.env({ VCAP_APPLICATION: VCAP_WEB, ...env }));
+  return new Run([shell, '-c', script, 'launcher', path.join(droplet.root, 'app'), command], droplet.env({ VCAP_APPLICATION: VCAP_WEB, CF_INSTANCE_GUID: 'f00-instance', ...env }));
 }
 
 describe('sidecar readiness gate', () => {
@@ -26,7 +26,7 @@ describe('sidecar readiness gate', () => {
 
   describe('#renderProfileScript', () => {
     it('only loads the env defaults when no readiness check is declared', () => {
-      expect(renderProfileScript(spec(), '"$DEPS_DIR"/0/sidecars/agent/env.sh', undefined).trim().split('\n').slice(1)).to.deep.equal([
+      expect(renderProfileScript(spec(), { idx: '0', env: '"$DEPS_DIR"/0/sidecars/agent/env.sh' }).trim().split('\n').slice(1)).to.deep.equal([
         '. "$DEPS_DIR"/0/sidecars/agent/env.sh',
       ]);
     });
@@ -189,6 +189,55 @@ describe('sidecar readiness gate', () => {
       expect((await run.done).code).to.equal(1);
       expect(run.stdout).to.include('up to 1s');
       expect(await droplet.readMark('pwned')).to.equal(undefined);
+    });
+  });
+
+  describe('issue 12 §4: checks that follow the app\'s settings', () => {
+    it('probes the port the app set in the variable the check names, over the sidecar\'s default', async () => {
+      target = await Target.listening('ok');
+      droplet = await Droplet.create(
+        spec({ env: { AGENT_PORT: { kind: 'literal', value: '1' } }, readiness: readiness({ http: { port: { env: 'AGENT_PORT' }, path: '/${AGENT_PREFIX}/config/' } }) }),
+        '',
+      );
+      const run = launch(droplet, 'sh', 'node server.js', { AGENT_PORT: String(target.port), AGENT_PREFIX: 'v2' });
+      expect((await run.done).code).to.equal(0);
+      expect(run.stdout).to.equal('sidecar agent is ready\nAPP-STARTED node server.js\n');
+      expect(target.answers.map((a) => a.path)).to.deep.equal(['/v2/config/']);
+    });
+
+    it('uses the sidecar\'s env default when the app sets nothing, and names the port in its messages', async () => {
+      target = await Target.reserve();
+      droplet = await Droplet.create(spec({ env: { AGENT_PORT: { kind: 'literal', value: String(target.port) } }, readiness: readiness({ tcp: { port: { env: 'AGENT_PORT' } }, timeout_seconds: 1 }) }), '');
+      const run = launch(droplet, 'bash');
+      expect((await run.done).code).to.equal(1);
+      expect(run.stdout).to.include(`waiting for it to be ready (tcp 127.0.0.1:${target.port}), up to 1s`);
+    });
+
+    it('gives up at once, saying why, when the variable holds no port', async () => {
+      droplet = await Droplet.create(spec({ readiness: readiness({ tcp: { port: { env: 'AGENT_PORT' } }, timeout_seconds: 30 }) }), '');
+      for (const value of [undefined, 'eighty', '70000']) {
+        const run = launch(droplet, 'sh', 'node server.js', { AGENT_PORT: value });
+        expect((await run.done).code).to.equal(1);
+        expect(run.stderr).to.include(`readiness check of sidecar agent: AGENT_PORT is not a port number between 1 and 65535 (got "${value ?? ''}")`);
+        expect(run.stderr).to.include('sidecar agent: the readiness check cannot run');
+        expect(run.stdout).to.not.include('waiting');
+      }
+    });
+
+    it('refuses a path variable that expands to something that is not a URL path', async () => {
+      droplet = await Droplet.create(spec({ readiness: readiness({ http: { port: 1, path: '$AGENT_PATH' } }) }), '');
+      const run = launch(droplet, 'sh', 'x', { AGENT_PATH: '/a b' });
+      expect((await run.done).code).to.equal(1);
+      expect(run.stderr).to.include('must hold no spaces or control characters once expanded (got "/a b")');
+    });
+
+    it('gives up after failure_threshold failed checks in a row, before the timeout', async () => {
+      target = await Target.listening('fail');
+      droplet = await Droplet.create(spec({ readiness: readiness({ http: { port: target.port, path: '/' }, timeout_seconds: 60, failure_threshold: 2 }) }), '');
+      const run = launch(droplet, 'sh');
+      expect((await run.done).code).to.equal(1);
+      expect(target.answers).to.have.length(2);
+      expect(run.stderr).to.include(`sidecar agent: failed 2 checks in a row (http GET http://127.0.0.1:${target.port}/); the app process will not start`);
     });
   });
 });

@@ -106,5 +106,37 @@ describe('sidecar rendering', () => {
     it('refuses an env name that is not a shell identifier', () => {
       expect(() => renderSidecar(spec({ env: { 'A;B': { kind: 'literal', value: 'x' } } }), '0')).to.throw(/shell identifier/);
     });
+    it('refuses a command whose rendered form exceeds 4096 characters, naming the manifest key (issue 13 §6)', () => {
+      const words = Array(2000).fill('x').join(' ');
+      expect(() => renderSidecar(spec({ command: `bin/c ${words}` }), '0')).to.not.throw();
+      const e = (() => {
+        try {
+          renderSidecar(spec({ command: `bin/c ${words}`, args: Array(20).fill("it's") }), '0', { file: 'bp/manifest.yml', key: 'sidecars[2]' });
+        } catch (err) {
+          return err as Error;
+        }
+        throw new Error('no refusal');
+      })();
+      expect(e.message).to.match(/^bp\/manifest\.yml: sidecars\[2\]\.command: renders to 4\d{3} characters in launch\.yml/);
+    });
+  });
+
+  describe('a 255-character name (the longest Cloud Controller accepts)', () => {
+    it('renders, writes and runs: wrapper, profile.d hook (a short unique file name), readiness', async () => {
+      const name = `a${'-b'.repeat(127)}`;
+      expect(name).to.have.length(255);
+      const s = spec({ name, env: { MY_VAR: { kind: 'literal', value: 'long' } }, readiness: { exec: { command: 'true' }, initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 2, on_timeout: 'fail' } });
+      const command = await materialize(s);
+      const profile = renderSidecar(s, '0').files.find((f) => f.path.startsWith('profile.d/'))!.path;
+      expect(path.basename(profile).length).to.be.below(130);
+      expect(launch(command)).to.equal('ENV[long]\n');
+      const out = execFileSync('bash', ['-c', `. "$DEPS_DIR"/0/${profile}; echo "$MY_VAR"`, 'launcher', deps, 'app-cmd'], {
+        env: { PATH: process.env.PATH, DEPS_DIR: deps, CF_INSTANCE_GUID: 'g' },
+        encoding: 'utf8',
+      });
+      expect(out).to.equal(`sidecar ${name} is ready\nlong\n`);
+      const other = renderSidecar(spec({ name: `${name.slice(0, 254)}c` }), '0').files.find((f) => f.path.startsWith('profile.d/'))!.path;
+      expect(other).to.not.equal(profile);
+    });
   });
 });

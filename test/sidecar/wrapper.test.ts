@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
-import type { ProbeSpec } from '../../src/manifest/types.js';
+import type { LivenessSpec } from '../../src/manifest/types.js';
 import { renderRunScript } from '../../src/sidecar/render.js';
 import { Droplet, Run, SHELLS, Target, releaseAfterEach, spec, until } from './harness.js';
 
@@ -18,7 +18,7 @@ echo $$ > "$MARKS/started"
 while :; do sleep 0.1; done
 `;
 
-function probe(over: Partial<ProbeSpec>): ProbeSpec {
+function probe(over: Partial<LivenessSpec>): LivenessSpec {
   return { initial_delay_seconds: 0, period_seconds: 1, timeout_seconds: 1, failure_threshold: 2, ...over };
 }
 
@@ -127,6 +127,27 @@ describe('sidecar launch wrapper', () => {
           expect(await droplet.readMark('signals')).to.equal('TERM\n');
           // the binary exited 0 on TERM, but an unhealthy stop must not look clean
           expect(end).to.deep.equal({ code: 1, signal: null });
+        });
+
+        it('stops it once failures have lasted timeout_seconds, before failure_threshold (issue 12 §4)', async () => {
+          target = await Target.listening('fail');
+          droplet = await Droplet.create(spec({ liveness: probe({ tcp: { port: target.port }, failure_threshold: 100, timeout_seconds: 2 }), stop_grace_seconds: 5 }), GRACEFUL);
+          await target.close();
+          const run = new Run(droplet.launchArgv(shell), droplet.env());
+          expect((await run.done).code).to.equal(1);
+          expect(run.stderr).to.include(`sidecar agent: liveness check kept failing for 2s (tcp 127.0.0.1:${target.port}); stopping it`);
+        });
+
+        it('reads its port from the variable it names (the app\'s setting wins over the default)', async () => {
+          target = await Target.listening('ok');
+          droplet = await Droplet.create(
+            spec({ env: { AGENT_PORT: { kind: 'literal', value: '1' } }, liveness: probe({ http: { port: { env: 'AGENT_PORT' }, path: '/' } }), stop_grace_seconds: 5 }),
+            GRACEFUL,
+          );
+          const run = new Run(droplet.launchArgv(shell), droplet.env({ AGENT_PORT: String(target.port) }));
+          await until(() => target!.okCount() >= 2, 'two passing checks on the app-set port');
+          run.kill('SIGTERM');
+          expect((await run.done).code).to.equal(0);
         });
 
         it('counts a check that hangs as failed', async () => {
