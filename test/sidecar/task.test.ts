@@ -69,9 +69,10 @@ describe('sidecars for tasks', () => {
 
       it('passes the command through unchanged: quotes, $ and newlines are the task\'s own', async () => {
         const d = await droplet({ readiness: undefined });
-        const run = await launchProcess(d, `printf '%s|' "it's" '$HOME' "a\nb"; echo`, TASK_ENV);
-        expect((await run.done).code).to.equal(0);
-        expect(run.stdout).to.include("it's|$HOME|a\nb|\n");
+        // into a file: on stdout the sidecar's prefixed lines may land between the command's writes
+        const run = await launchProcess(d, `printf '%s|' "it's" '$HOME' "a\nb" > "$MARKS/out"`, TASK_ENV);
+        expect((await run.done).code).to.equal(0, run.stderr);
+        expect(await d.readMark('out')).to.equal("it's|$HOME|a\nb|");
       });
 
       it('fails the task without running its command when the sidecar never gets ready (on_timeout: fail)', async () => {
