@@ -127,3 +127,24 @@ export class SidecarMemoryError extends BuildpackError {
     super('SIDECAR_MEMORY', message);
   }
 }
+
+/** A command outcome that picks its own exit code (a task's status, a signal's 128+N). */
+export class ExitStatusError extends BuildpackError {
+  constructor(
+    code: string,
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(code, message);
+  }
+}
+
+/** A command stopped by a signal after cleaning up (Ctrl-C of push): the shell's exit 128+N. */
+export class InterruptedError extends ExitStatusError {
+  constructor(
+    readonly signal: string,
+    message: string,
+  ) {
+    super('INTERRUPTED', message, signal === 'SIGTERM' ? 143 : signal === 'SIGHUP' ? 129 : 130);
+  }
+}

@@ -6,7 +6,8 @@ import type { StopSignal } from '../cli/io.js';
 /** SIGINT/SIGTERM as an AbortSignal. Kept (not `once`), so a second Ctrl-C cannot kill the CLI halfway through deleting an app. */
 function processStopSignal(): StopSignal {
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
+  // The reason is the signal's name, so that push can exit 128+N after deleting the app.
+  const onSignal = (sig: NodeJS.Signals): void => controller.abort(sig);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
@@ -18,7 +19,14 @@ function processStopSignal(): StopSignal {
   };
 }
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), stopSignal: processStopSignal }).then(
+main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  stopSignal: processStopSignal,
+  selfCommand: [process.execPath, ...process.execArgv, process.argv[1]],
+}).then(
   (code) => {
     process.exitCode = code;
   },

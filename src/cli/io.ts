@@ -23,6 +23,8 @@ export interface CliIO {
   cwd: string;
   /** Long-running commands (push) listen for stop requests through this; none = never stopped. */
   stopSignal?: () => StopSignal;
+  /** How to start this CLI again (`push --detach` starts its supervisor with it): argv[0..]. */
+  selfCommand?: string[];
 }
 
 /**

@@ -2,7 +2,7 @@
 // codes. Reads nothing global: argv, streams, env and cwd come in through `io`.
 
 import { Command, CommanderError } from 'commander';
-import { isBuildpackError, UsageError } from '../errors.js';
+import { ExitStatusError, isBuildpackError, UsageError } from '../errors.js';
 import { COMMANDS } from './commands/index.js';
 import type { CliIO, RegisterCommand } from './io.js';
 
@@ -33,7 +33,7 @@ export function buildProgram(io: CliIO, commands: readonly RegisterCommand[] = C
 /**
  * Run the CLI with `argv` (arguments only, no node/script) and return the exit code. `commands`
  * defaults to the registered list (tests may pass their own).
- * BuildpackError → its message on stderr, 1 (UsageError: 2); commander usage errors → 2
+ * ExitStatusError (a signal's 128+N, a task's status) → its message and its code; BuildpackError → its message on stderr, 1 (UsageError: 2); commander usage errors → 2
  * (commander already printed them); anything else is a bug → its stack on stderr, 70.
  */
 export async function main(argv: string[], io: CliIO, commands: readonly RegisterCommand[] = COMMANDS): Promise<number> {
@@ -45,6 +45,10 @@ export async function main(argv: string[], io: CliIO, commands: readonly Registe
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof ExitStatusError) {
+      io.stderr.write(`${err.message}\n`);
+      return err.exitCode;
     }
     if (isBuildpackError(err)) {
       io.stderr.write(`error: ${err.message}\n`);

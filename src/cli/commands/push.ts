@@ -6,10 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { UsageError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import { CfPlatform, cfConfigFromEnv, DeployError, LocalPlatform, readAppManifest, type Deployment, type Platform } from '../../platform/index.js';
 import { readCredentials, readServicesFile, serviceCatalog, userProvidedService, type ServiceInstance } from '../../platform/services.js';
+import { stateRoot } from '../../platform/state.js';
 import { mergeVars, parseVarPairs, readVarsFile, type Vars } from '../../platform/vars.js';
+import { pushDetached } from './supervise.js';
 import type { CliIO, StopSignal } from '../io.js';
 
 /** What `push` is asked to do (its flags, resolved against `io.cwd`). */
@@ -102,6 +104,13 @@ export interface ResolvedBuildpacks {
 export function resolveBuildpacks(opts: { given: string[]; manifestBuildpacks: string[]; manifestDir: string; cwd: string; platform: 'local' | 'cf'; toolkitRoot: () => string }): ResolvedBuildpacks {
   const notes: string[] = [];
   const fromCwd = (b: string) => path.resolve(opts.cwd, b);
+  // `-b NAME=DIR_OR_ZIP`: an explicit stand-in for the manifest entry NAME (a name or URL).
+  const explicit = explicitBindings(opts.given, opts.manifestBuildpacks, fromCwd);
+  if (explicit.size > 0) {
+    for (const [entry, p] of explicit) notes.push(`buildpack ${entry} is ${p} (-b ${entry}=...)`);
+    opts = { ...opts, given: opts.given.filter((g) => !isExplicit(g, fromCwd)) };
+    if (opts.given.length === 0) return finishList(opts.manifestBuildpacks.map((entry) => ({ entry, base: opts.manifestDir })), explicit, opts, notes);
+  }
   const givenPaths = opts.given.map((b) => (URL_RE.test(b) || !existsSync(fromCwd(b)) ? undefined : fromCwd(b)));
   const finalBp = () => path.join(opts.toolkitRoot(), 'fixtures', 'buildpacks', 'final');
 
@@ -128,6 +137,15 @@ export function resolveBuildpacks(opts: { given: string[]; manifestBuildpacks: s
     return { buildpacks: bps, notes };
   }
 
+  for (const [k, v] of explicit) bindings.set(k, v);
+  return finishList(list, bindings, opts, notes);
+}
+
+type ResolveOpts = Parameters<typeof resolveBuildpacks>[0];
+
+/** The list with bound entries replaced, local paths resolved, and the fixture final buildpack standing in where allowed. */
+function finishList(list: { entry: string; base: string }[], bindings: Map<string, string>, opts: ResolveOpts, notes: string[]): ResolvedBuildpacks {
+  const finalBp = () => path.join(opts.toolkitRoot(), 'fixtures', 'buildpacks', 'final');
   const buildpacks = list.map(({ entry, base }, i) => {
     const bound = bindings.get(entry);
     if (bound) return bound;
@@ -142,6 +160,29 @@ export function resolveBuildpacks(opts: { given: string[]; manifestBuildpacks: s
     throw new UsageError(`buildpack ${entry} is not a directory or zip here, and the local platform cannot fetch buildpacks by name or URL: pass -b DIR_OR_ZIP (a -b whose name matches ${lastSegment(entry)} stands for it)`);
   });
   return { buildpacks, notes };
+}
+
+/** `NAME=PATH` (split at the last `=`, as a URL may hold one), unless the whole value is an existing path. */
+const isExplicit = (g: string, fromCwd: (p: string) => string): boolean => {
+  const eq = g.lastIndexOf('=');
+  return eq > 0 && eq < g.length - 1 && !existsSync(fromCwd(g));
+};
+
+/** `-b NAME=DIR_OR_ZIP` pairs: NAME must be an entry of the manifest's buildpacks:, the path must exist. */
+function explicitBindings(given: string[], manifestBuildpacks: string[], fromCwd: (p: string) => string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const g of given) {
+    if (!isExplicit(g, fromCwd)) continue;
+    const eq = g.lastIndexOf('=');
+    const name = g.slice(0, eq);
+    const p = fromCwd(g.slice(eq + 1));
+    if (!manifestBuildpacks.includes(name)) {
+      throw new UsageError(`-b ${g}: ${name} is not in the manifest's buildpacks: (${manifestBuildpacks.length ? manifestBuildpacks.join(', ') : 'none'})`);
+    }
+    if (!existsSync(p)) throw new UsageError(`-b ${g}: ${p} does not exist`);
+    out.set(name, p);
+  }
+  return out;
 }
 
 /** The names a manifest entry answers to: a local buildpack's names, else its name or URL's last segment. */
@@ -238,6 +279,9 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
     await deployment.delete();
   }
   io.stderr.write(`deleted ${deployment.name}\n`);
+  // Stopped by a signal (Ctrl-C): the app is deleted; the CLI exits 128+N as a shell would.
+  const reason: unknown = signal.reason;
+  if (typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason)) throw new InterruptedError(reason, `${reason === 'SIGINT' ? 'interrupted' : reason}: deleted ${deployment.name}`);
 }
 
 const collect = (value: string, acc: string[]): string[] => [...acc, value];
@@ -264,7 +308,8 @@ export function pushCommand(signals?: () => StopSignal) {
       .option('--service <name>', 'create a user-provided service NAME (repeatable; pair each with --credentials)', collect, [] as string[])
       .option('--credentials <json>', 'the credentials of the matching --service: JSON or @FILE', collect, [] as string[])
       .option('--services-file <file>', 'services as VCAP_SERVICES holds them, {label: [{name, credentials, ...}]}')
-      .option('--work-root <dir>', 'local: where droplets (removed on stop) and app caches (kept) live (default: $TMPDIR/sidecar-buildpack-local)')
+      .option('--detach', 'return once the app runs; it keeps running in a supervisor process (see apps, logs, run-task, restart, delete)')
+      .option('--work-root <dir>', 'local: where droplets (removed on stop) and app caches (kept) live (default: the per-user state dir, $XDG_STATE_HOME or ~/.local/state, sidecar-buildpack/work)')
       .addHelpText(
         'after',
         `
@@ -283,7 +328,7 @@ Services: --service NAME --credentials JSON|@FILE makes a user-provided service 
 user-provided), --services-file F adds brokered ones. The manifest's services: binds them by
 name (an unknown name fails); without services: every service given is bound.`,
       )
-      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string; var: string[]; varsFile: string[]; service: string[]; credentials: string[]; servicesFile?: string }) => {
+      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string; var: string[]; varsFile: string[]; service: string[]; credentials: string[]; servicesFile?: string; detach?: boolean }) => {
         if (flags.platform !== 'local' && flags.platform !== 'cf') throw new UsageError(`--platform must be local or cf, not ${JSON.stringify(flags.platform)}`);
         const options: PushOptions = {
           appDir,
@@ -293,8 +338,14 @@ name (an unknown name fails); without services: every service given is bound.`,
           ...(await varsAndServices(flags, io.cwd)),
           ...(flags.manifest ? { manifest: flags.manifest } : {}),
           ...(flags.stack ? { stack: flags.stack } : {}),
-          ...(flags.workRoot ? { workRoot: path.resolve(io.cwd, flags.workRoot) } : {}),
+          workRoot: flags.workRoot ? path.resolve(io.cwd, flags.workRoot) : path.join(stateRoot(io.env), 'work'),
         };
+        if (flags.detach) {
+          if (options.platform !== 'local') throw new UsageError('--detach is for the local platform (on cf, the foundation keeps the app running)');
+          // Paths absolute: the supervisor runs from the same cwd, but its options must not depend on it.
+          const detached = { ...options, appDir: path.resolve(io.cwd, appDir), ...(options.manifest ? { manifest: path.resolve(io.cwd, options.manifest) } : {}) };
+          return pushDetached(await appNameOf(detached, io), detached, io);
+        }
         const { signal, dispose } = (signals ?? io.stopSignal ?? never)();
         try {
           await runPush(options, io, signal);
@@ -303,6 +354,15 @@ name (an unknown name fails); without services: every service given is bound.`,
         }
       });
   };
+}
+
+/** The app's name as the platform will call it: the manifest's `name:`, else the app directory's name. */
+export async function appNameOf(options: PushOptions, io: CliIO): Promise<string> {
+  const appDir = path.resolve(io.cwd, options.appDir);
+  const defaultManifest = path.join(appDir, 'manifest.yml');
+  const manifest = options.manifest ? path.resolve(io.cwd, options.manifest) : existsSync(defaultManifest) ? defaultManifest : undefined;
+  const m = manifest ? await readAppManifest(manifest, options.vars ?? {}) : undefined;
+  return m?.name ?? path.basename(m?.path ?? appDir);
 }
 
 /** `--var`/`--vars-file` and `--service`/`--credentials`/`--services-file` into PushOptions fields. */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isBuildpackError, UsageError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
+import { leaseCache } from '../cache-lock.js';
 import { bindServices, vcapServices as renderVcapServices } from '../services.js';
 import { runTask } from '../task.js';
 import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult, type TaskOptions, type TaskResult } from '../types.js';
@@ -87,6 +88,9 @@ export class LocalPlatform implements Platform {
       return new DeployError(phase, message, log.text(), extra);
     };
 
+    // Another push of this name staging now keeps the cache; this one gets a private one.
+    const cache = await leaseCache(path.join(this.workRoot, 'cache', safeName(name)), process.pid);
+    if (!cache.shared) log.add(API, 'OUT', `Another push of ${name} is staging with its build cache: this staging uses a fresh cache that is not kept`);
     let staged;
     try {
       staged = await stage({
@@ -98,13 +102,15 @@ export class LocalPlatform implements Platform {
         stack: app.stack ?? 'cflinuxfs4',
         vcapServices,
         workDir,
-        cacheRoot: path.join(this.workRoot, 'cache', safeName(name)),
+        cacheRoot: cache.dir,
         log,
       });
     } catch (e) {
       if (e instanceof BuilderFailure) throw await fail('staging', e.message, { exitStatus: e.exitStatus, cause: e });
       if (isBuildpackError(e)) throw await fail('staging', e.message, { cause: e });
       throw e;
+    } finally {
+      await cache.release();
     }
     const stagingLogs = log.text();
 
