@@ -146,6 +146,13 @@ sidecars:
       const err2 = (await platform().deploy({ dir: b.dir, manifest: b.manifest, buildpacks: [FINAL_BP], env: { VCAP_SERVICES: '{}' } }).then(() => undefined, (e: unknown) => e)) as DeployError;
       expect(err2.message).to.equal('--env: VCAP_SERVICES: Env cannot start with VCAP_');
     });
+    it("refuses a buildpack packaged for another stack than the manifest's, before staging", async () => {
+      const fs3 = await writeTree(path.join(root, 'fs3-bp'), { 'manifest.yml': 'language: old\nstack: cflinuxfs3\n', 'bin/supply#x': '#!/bin/sh\n', 'bin/detect#x': '#!/bin/sh\nexit 1\n' });
+      const a = await app('stack-app', 'applications:\n- name: stack-app\n  stack: cflinuxfs4\n');
+      const err = (await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [fs3, FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;
+      expect(err.message).to.equal('Buildpack "fs3-bp" for stack "cflinuxfs4" must be an existing admin buildpack or a valid git URI (it is packaged for stack "cflinuxfs3")');
+      expect(err.logs).to.not.include('[STG/0]');
+    });
     it('refuses a manifest key it cannot honour', async () => {
       const a = await app('routes-app', 'applications:\n- name: routes-app\n  routes: [{route: x.example.com}]\n');
       const err = (await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;

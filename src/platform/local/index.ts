@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isBuildpackError, UsageError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
+import { stackMismatch } from '../buildpack-stack.js';
 import { leaseCache } from '../cache-lock.js';
 import { bindServices, vcapServices as renderVcapServices } from '../services.js';
 import { runTask } from '../task.js';
@@ -77,6 +78,12 @@ export class LocalPlatform implements Platform {
     }
     const appEnv = app.env ?? {};
     log.add(API, 'OUT', `Created app with guid ${identity.guid}`);
+
+    // A buildpack packaged for another stack is not one the platform would pick for this app.
+    const mismatch = await stackMismatch(app.buildpacks, app.stack ?? 'cflinuxfs4').catch((e: unknown) => {
+      throw new DeployError('manifest', (e as Error).message, log.text(), { cause: e });
+    });
+    if (mismatch) throw new DeployError('staging', mismatch, log.text());
 
     const user = applyUserSidecars(app.sidecars ?? [], { web: memoryMb });
     if (!user.ok) throw new DeployError('sidecars', user.message, log.text());
