@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isBuildpackError, UsageError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
 import { stackMismatch } from '../buildpack-stack.js';
+import type { ProcessSpec } from '../process-spec.js';
 import { leaseCache } from '../cache-lock.js';
 import { bindServices, vcapServices as renderVcapServices } from '../services.js';
 import { runTask } from '../task.js';
@@ -40,6 +41,21 @@ export interface LocalPlatformOptions {
 
 const API = 'API/0';
 
+/**
+ * What this runner cannot do yet, refused rather than ignored: more than one web instance,
+ * other process types scaled up, and health checks other than port.
+ */
+function unsupportedProcesses(processes: ProcessSpec[]): string | undefined {
+  for (const p of processes) {
+    const n = p.instances ?? (p.type === 'web' ? 1 : 0);
+    if (p.type === 'web' && n !== 1) return `process web: instances ${n}: the local platform runs exactly one web instance`;
+    if (p.type !== 'web' && n > 0) return `process ${p.type}: instances ${n}: the local platform runs only the web process type`;
+    const type = p.healthCheck?.type;
+    if (p.type === 'web' && type && type !== 'port') return `process web: health-check-type ${type}: the local platform checks the port only`;
+  }
+  return undefined;
+}
+
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_') || 'app';
 }
@@ -63,7 +79,11 @@ export class LocalPlatform implements Platform {
     }
     const name = app.name ?? path.basename(path.resolve(app.dir));
     const memoryMb = app.memoryMb ?? 1024;
-    const identity: AppIdentity = { name, guid: randomUUID(), memoryMb, uri: `${name}.localhost`, ...(app.diskMb ? { diskMb: app.diskMb } : {}) };
+    const uri = app.noRoute ? undefined : app.randomRoute ? `${name}-${randomUUID().slice(0, 8)}.localhost` : `${name}.localhost`;
+    const identity: AppIdentity = { name, guid: randomUUID(), memoryMb, ...(uri ? { uri } : {}), ...(app.diskMb ? { diskMb: app.diskMb } : {}) };
+    const unsupported = unsupportedProcesses(app.processes ?? []);
+    if (unsupported) throw new DeployError('manifest', unsupported, log.text());
+    const web = app.processes?.find((p) => p.type === 'web');
     let vcapServices = this.options.vcapServices ?? '{}';
     if (app.serviceCatalog || app.services) {
       // The manifest's services: binds by name; without it every service given is bound.
@@ -141,7 +161,7 @@ export class LocalPlatform implements Platform {
       log,
       backoffMs: this.options.backoffMs,
       stopGraceMs: this.options.stopGraceMs,
-      healthCheckTimeoutMs: this.options.healthCheckTimeoutMs,
+      healthCheckTimeoutMs: web?.healthCheck?.startTimeoutMs ?? this.options.healthCheckTimeoutMs,
     });
     try {
       await runner.start();
