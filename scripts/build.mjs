@@ -1,7 +1,10 @@
 // Bundles the entry points into single CommonJS files under dist/ (committed: a buildpack used
 // from a git URL stages with no build step and no node_modules). `--check` rebuilds in memory
 // and fails when a committed bundle differs from what the sources give (CI's staleness check).
+// It also writes dist/runtime.tsv, the staging-runtime table bin/supply reads instead of parsing
+// manifest.yml (src/packager/runtime-table.ts), checked for staleness the same way.
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,5 +50,42 @@ for (const e of entries) {
     await chmod(out, 0o755);
     console.log(`built ${e.out} (${Math.round(text.length / 1024)} KB)`);
   }
+}
+
+// dist/runtime.tsv from manifest.yml, by the TypeScript parser and table writer themselves
+// (bundled in memory: this script runs on plain node, without a TypeScript loader)
+const tableCode = await build({
+  stdin: {
+    contents: "export { parseManifest } from './src/manifest/parse.ts'; export { runtimeTableFor, RUNTIME_TABLE_PATH } from './src/packager/runtime-table.ts';",
+    resolveDir: root,
+    loader: 'ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  write: false,
+  logLevel: 'warning',
+});
+const tableModule = { exports: {} };
+new Function('module', 'exports', 'require', tableCode.outputFiles[0].text)(tableModule, tableModule.exports, createRequire(import.meta.url));
+const { parseManifest, runtimeTableFor, RUNTIME_TABLE_PATH } = tableModule.exports;
+const manifestFile = path.join(root, 'manifest.yml');
+let table;
+try {
+  table = runtimeTableFor(await readFile(manifestFile, 'utf8'), manifestFile, 'scripts/build.mjs', parseManifest);
+} catch (err) {
+  console.error(`cannot write ${RUNTIME_TABLE_PATH}: ${err.message}`);
+  process.exit(1);
+}
+const tableOut = path.join(root, RUNTIME_TABLE_PATH);
+if (check) {
+  const committed = await readFile(tableOut, 'utf8').catch(() => null);
+  if (committed !== table) {
+    console.error(`stale table: ${RUNTIME_TABLE_PATH} differs from what manifest.yml gives; run npm run build and commit it`);
+    stale++;
+  }
+} else {
+  await writeFile(tableOut, table);
+  console.log(`built ${RUNTIME_TABLE_PATH} (${table.split('\n').filter((l) => l && !l.startsWith('#')).length} rows)`);
 }
 process.exitCode = stale ? 1 : 0;

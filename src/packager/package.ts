@@ -2,6 +2,7 @@
 // (CONTRACT §5). The library entry point behind `sidecar-buildpack package`, the demo and benches.
 
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ManifestError, PackagerError } from '../errors.js';
 import { redactUri } from '../log/redact.js';
@@ -15,6 +16,8 @@ import { cachedDependencyPath, zipFileName } from './naming.js';
 import { runPrePackage } from './pre-package.js';
 import { resolveExclusions } from './profiles.js';
 import { assertNotPackaged, dependencyIndexesForStack, rewriteForPackaging } from './rewrite.js';
+import { renderRuntimeTable, RUNTIME_DEPENDENCY, RUNTIME_TABLE_PATH, runtimeRows } from './runtime-table.js';
+import { extractRuntimeBinary, runtimeBinaryZipPath } from './slim-runtime.js';
 import { validateStack } from './validate.js';
 import { writeReproducibleZip, zipEpoch, type ZipEntry } from './zip.js';
 
@@ -114,8 +117,8 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
     emit({ type: 'pre-package-done', command: manifest.pre_package, output });
   }
 
-  // manifest.yml and VERSION are generated below, whatever include_files says about them.
-  const included = (await resolveIncludeFiles(dir, manifest.include_files)).filter((f) => f.path !== 'manifest.yml' && f.path !== 'VERSION');
+  // manifest.yml, VERSION and dist/runtime.tsv are generated below, whatever include_files says about them.
+  const included = (await resolveIncludeFiles(dir, manifest.include_files)).filter((f) => f.path !== 'manifest.yml' && f.path !== 'VERSION' && f.path !== RUNTIME_TABLE_PATH);
   const keep = dependencyIndexesForStack(doc, options.stack).filter((i) => !excluded.has(manifest.dependencies[i]?.name));
   if (keep.some((i) => i >= manifest.dependencies.length)) throw new Error('manifest document and model disagree on dependencies');
   const kept = keep.map((i) => manifest.dependencies[i]);
@@ -124,61 +127,88 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   const files = new Map<number, string>();
   const packaged: PackagedDependency[] = kept.map((d) => ({ name: d.name, version: d.version, uri: redactUri(d.uri) }));
 
-  if (options.cached && kept.length > 0) {
-    if (!options.cacheDir || !options.createFetcher) throw new Error('packageBuildpack: cached packaging needs cacheDir and createFetcher');
-    const unverifiable = kept.find((d) => !d.sha256);
-    if (unverifiable) {
-      throw new PackagerError(`${unverifiable.name} ${unverifiable.version} has no sha256 in ${file}: a cached buildpack only holds verified files`, 'NO_SHA256');
-    }
-    const got = await ensureAllCached(kept, {
-      cacheDir: options.cacheDir,
-      createFetcher: options.createFetcher,
-      concurrency: options.concurrency,
-      onEvent: emit,
-    });
-    const seen = new Set<string>();
-    keep.forEach((index, k) => {
-      const inZip = cachedDependencyPath(kept[k].uri);
-      files.set(index, inZip);
-      packaged[k].file = inZip;
-      packaged[k].source = got[k].source;
-      // two entries (e.g. two stacks) may share one uri, hence one file
-      if (!seen.has(inZip)) entries.push({ path: inZip, localPath: got[k].localPath, mode: 0o644 });
-      seen.add(inZip);
-    });
-  }
-
-  rewriteForPackaging(doc, options.stack, keep, files);
-  const manifestText = renderManifestDocument(doc);
-  const manifestBytes = Buffer.byteLength(manifestText);
-  if (manifestBytes >= MANIFEST_SIZE_LIMIT) {
-    warn(`the packaged manifest.yml is ${manifestBytes} bytes; the platform rejects a buildpack zip whose manifest.yml is 1 MiB or more`);
-  }
-  entries.push({ path: 'manifest.yml', contents: manifestText, mode: 0o644 });
-  // VERSION is exactly the version given (no newline), as libbuildpack writes it.
-  entries.push({ path: 'VERSION', contents: version, mode: 0o644 });
-
-  const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version, variant });
-  const zipPath = path.join(path.resolve(options.outputDir ?? dir), fileName);
-  let zip: Awaited<ReturnType<typeof writeReproducibleZip>>;
+  // cached zips carry the staging runtime slimmed to its bare bin/node (slim-runtime.ts), by uri
+  const runtimeFiles = new Map<string, { file: string; sha256: string }>();
+  let work: string | undefined;
   try {
-    zip = await writeReproducibleZip(entries, zipPath, zipEpoch(env.SOURCE_DATE_EPOCH));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!code) throw err;
-    throw new PackagerError(`cannot write ${zipPath}: ${(err as Error).message}`, 'ZIP_WRITE_FAILED', { cause: err });
+    if (options.cached && kept.length > 0) {
+      if (!options.cacheDir || !options.createFetcher) throw new Error('packageBuildpack: cached packaging needs cacheDir and createFetcher');
+      const unverifiable = kept.find((d) => !d.sha256);
+      if (unverifiable) {
+        throw new PackagerError(`${unverifiable.name} ${unverifiable.version} has no sha256 in ${file}: a cached buildpack only holds verified files`, 'NO_SHA256');
+      }
+      const got = await ensureAllCached(kept, {
+        cacheDir: options.cacheDir,
+        createFetcher: options.createFetcher,
+        concurrency: options.concurrency,
+        onEvent: emit,
+      });
+      // the whole node archive only when a sidecar installs it into the droplet
+      const fullRuntime = manifest.sidecars.some((s) => s.dependency === RUNTIME_DEPENDENCY);
+      const seen = new Set<string>();
+      for (const [k, index] of keep.entries()) {
+        const inZip = cachedDependencyPath(kept[k].uri);
+        packaged[k].source = got[k].source;
+        if (kept[k].name === RUNTIME_DEPENDENCY && !fullRuntime) {
+          if (!runtimeFiles.has(kept[k].uri)) {
+            work ??= await fs.mkdtemp(path.join(os.tmpdir(), 'sidecar-runtime-'));
+            const dir = await fs.mkdtemp(path.join(work, 'node-'));
+            const bin = await extractRuntimeBinary(got[k].localPath, dir, `${kept[k].name} ${kept[k].version} (${redactUri(kept[k].uri)})`);
+            const binZip = runtimeBinaryZipPath(inZip);
+            entries.push({ path: binZip, localPath: bin.path, mode: 0o755 });
+            runtimeFiles.set(kept[k].uri, { file: binZip, sha256: bin.sha256 });
+          }
+          // no `file:` in the manifest: the archive itself is not in the zip, only its bin/node
+          packaged[k].file = runtimeFiles.get(kept[k].uri)!.file;
+          continue;
+        }
+        files.set(index, inZip);
+        packaged[k].file = inZip;
+        // two entries (e.g. two stacks) may share one uri, hence one file
+        if (!seen.has(inZip)) entries.push({ path: inZip, localPath: got[k].localPath, mode: 0o644 });
+        seen.add(inZip);
+      }
+    }
+    rewriteForPackaging(doc, options.stack, keep, files);
+    const manifestText = renderManifestDocument(doc);
+    const manifestBytes = Buffer.byteLength(manifestText);
+    if (manifestBytes >= MANIFEST_SIZE_LIMIT) {
+      warn(`the packaged manifest.yml is ${manifestBytes} bytes; the platform rejects a buildpack zip whose manifest.yml is 1 MiB or more`);
+    }
+    entries.push({ path: 'manifest.yml', contents: manifestText, mode: 0o644 });
+    // the staging runtime table bin/supply reads in place of manifest.yml (runtime-table.ts)
+    const rows = runtimeRows(parseManifest(manifestText, file)).map((r) => {
+      const slim = runtimeFiles.get(r.uri);
+      return slim ? { ...r, file: slim.file, fileSha256: slim.sha256 } : r;
+    });
+    entries.push({ path: RUNTIME_TABLE_PATH, contents: renderRuntimeTable(rows, manifestText, 'sidecar-buildpack package'), mode: 0o644 });
+    // VERSION is exactly the version given (no newline), as libbuildpack writes it.
+    entries.push({ path: 'VERSION', contents: version, mode: 0o644 });
+
+    const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version, variant });
+    const zipPath = path.join(path.resolve(options.outputDir ?? dir), fileName);
+    let zip: Awaited<ReturnType<typeof writeReproducibleZip>>;
+    try {
+      zip = await writeReproducibleZip(entries, zipPath, zipEpoch(env.SOURCE_DATE_EPOCH));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!code) throw err;
+      throw new PackagerError(`cannot write ${zipPath}: ${(err as Error).message}`, 'ZIP_WRITE_FAILED', { cause: err });
+    }
+    return {
+      zipPath,
+      fileName,
+      bytes: zip.bytes,
+      sha256: zip.sha256,
+      language: manifest.language,
+      version,
+      stack: options.stack,
+      cached: options.cached,
+      dependencies: packaged,
+      manifestBytes,
+      warnings,
+    };
+  } finally {
+    if (work) await fs.rm(work, { recursive: true, force: true });
   }
-  return {
-    zipPath,
-    fileName,
-    bytes: zip.bytes,
-    sha256: zip.sha256,
-    language: manifest.language,
-    version,
-    stack: options.stack,
-    cached: options.cached,
-    dependencies: packaged,
-    manifestBytes,
-    warnings,
-  };
 }

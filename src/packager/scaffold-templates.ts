@@ -87,7 +87,9 @@ sidecar-buildpack summary                             # markdown tables for rele
 \`manifest.yml\` lists the dependencies (with sha256) and the \`sidecars:\` section: the command,
 the process types the sidecar runs beside, its memory. \`bin/detect\` and \`bin/supply\` are shims
 that run the toolkit's bundled \`dist/supply.cjs\`; refresh them by running \`init\` again elsewhere
-and copying them over when you upgrade the toolkit.
+and copying them over when you upgrade the toolkit. \`dist/runtime.tsv\` tells \`bin/supply\` which
+Node runtime to use for staging on a stack without node (it reads no YAML); \`package\` writes a fresh
+one into every zip, and staging warns when the committed one no longer matches \`manifest.yml\`.
 `;
 }
 

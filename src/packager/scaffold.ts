@@ -9,6 +9,8 @@ import { isMap, type YAMLMap } from 'yaml';
 import { PackagerError } from '../errors.js';
 import { sha256File } from './download-cache.js';
 import { parseManifestDocument, renderManifestDocument, scalarOf, topSeq } from './manifest-doc.js';
+import { parseManifest } from '../manifest/parse.js';
+import { RUNTIME_TABLE_PATH, runtimeTableFor } from './runtime-table.js';
 import * as t from './scaffold-templates.js';
 
 /** What a buildpack name may be: it is also the sidecar's and the dependency's name. */
@@ -138,7 +140,10 @@ export async function scaffoldBuildpack(options: ScaffoldOptions): Promise<Scaff
     topSeq(manifest, 'dependencies')?.items.push(...runtime.deps);
     topSeq(manifest, 'default_versions')?.items.push(...runtime.defaults);
   }
-  await write('manifest.yml', renderManifestDocument(manifest));
+  const manifestText = renderManifestDocument(manifest);
+  await write('manifest.yml', manifestText);
+  // what bin/supply reads to find its staging runtime on a stack without node (it reads no YAML)
+  await write(RUNTIME_TABLE_PATH, runtimeTableFor(manifestText, path.join(dir, 'manifest.yml'), 'sidecar-buildpack init', parseManifest));
   await write('VERSION', '0.1.0\n');
   await write('README.md', t.readmeTemplate(name));
   await write('.gitignore', t.GITIGNORE);

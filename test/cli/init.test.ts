@@ -5,12 +5,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseManifest } from '../../src/manifest/parse.js';
+import { parseRuntimeTable } from '../../src/packager/runtime-table.js';
+import { tgzBuffer } from '../helpers/archives.js';
 import { serve, TestServer } from '../helpers/http-server.js';
 import { cleanup, readZip, tmpDir, zipinfoModes } from '../packager/helpers.js';
 import { cli, toolkitRoot } from './helpers.js';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-const NODE_BODY = 'not really node';
+/** A staging runtime archive shaped like CF's node dependency (the packager keeps only its bin/node). */
+const NODE_BIN = '#!/bin/sh\necho not really node\n';
 
 describe('sidecar-buildpack init', () => {
   let server: TestServer;
@@ -18,9 +21,10 @@ describe('sidecar-buildpack init', () => {
   let toolkit: Awaited<ReturnType<typeof toolkitRoot>>;
   beforeEach(async () => {
     server = await TestServer.start();
-    server.route('/node.tgz', serve.bytes(NODE_BODY));
+    const nodeTgz = await tgzBuffer({ 'bin/node': NODE_BIN, 'bin/npm': '#!/bin/sh\n' });
+    server.route('/node.tgz', serve.bytes(nodeTgz));
     work = await tmpDir('sbp-init-');
-    toolkit = await toolkitRoot({ uri: server.url('/node.tgz'), sha256: sha(NODE_BODY) });
+    toolkit = await toolkitRoot({ uri: server.url('/node.tgz'), sha256: sha(nodeTgz) });
   });
   afterEach(async () => {
     await server.close();
@@ -53,6 +57,13 @@ describe('sidecar-buildpack init', () => {
       expect(await fs.readFile(path.join(dir, 'dist', 'supply.cjs'))).to.deep.equal(await fs.readFile(path.join(toolkit.root, 'dist', 'supply.cjs')));
       expect(await fs.readFile(path.join(dir, 'fixtures', 'app', 'Procfile'), 'utf8')).to.equal('web: node server.js\n');
       expect(await fs.readFile(path.join(dir, 'VERSION'), 'utf8')).to.equal('0.1.0\n');
+      // the staging runtime table bin/supply reads on a stack without node
+      const table = parseRuntimeTable(await fs.readFile(path.join(dir, 'dist', 'runtime.tsv'), 'utf8'));
+      expect(table.manifestSha256).to.equal(sha(text));
+      expect(table.rows.map((r) => [r.stack, r.version, r.uri])).to.deep.equal([
+        ['cflinuxfs4', '22.1.0', server.url('/node.tgz')],
+        ['*', '22.1.0', server.url('/node.tgz')],
+      ]);
     });
 
     it('packages out of the box, uncached and cached', async () => {
@@ -61,12 +72,17 @@ describe('sidecar-buildpack init', () => {
       const uncached = await cli(['package', '--stack', 'cflinuxfs4', '--json'], { cwd: dir, env: { HOME: work } });
       expect(uncached.code, uncached.stderr).to.equal(0);
       const zip = await readZip(JSON.parse(uncached.stdout).zipPath);
-      expect([...zip.keys()]).to.deep.equal(['README.md', 'VERSION', 'bin/detect', 'bin/supply', 'dist/supply.cjs', 'manifest.yml']);
+      expect([...zip.keys()]).to.deep.equal(['README.md', 'VERSION', 'bin/detect', 'bin/supply', 'dist/runtime.tsv', 'dist/supply.cjs', 'manifest.yml']);
       expect(zipinfoModes(JSON.parse(uncached.stdout).zipPath).get('bin/supply')).to.equal('-rwxr-xr-x');
       const cached = await cli(['package', '--cached', '--stack', 'cflinuxfs4', '--json'], { cwd: dir, env: { HOME: work } });
       expect(cached.code, cached.stderr).to.equal(0);
-      const files = YAML.parse((await readZip(JSON.parse(cached.stdout).zipPath)).get('manifest.yml')!.data.toString()).dependencies.map((d: { file: string }) => d.file);
-      expect(files).to.have.length(2);
+      const cachedZip = await readZip(JSON.parse(cached.stdout).zipPath);
+      const deps = YAML.parse(cachedZip.get('manifest.yml')!.data.toString()).dependencies as { name: string; file?: string }[];
+      expect(deps.map((d) => [d.name, Boolean(d.file)])).to.deep.equal([['my-agent', true], ['node', false]]);
+      // the runtime travels as its bare bin/node, named with its sha256 in the zip's runtime table
+      const [row] = parseRuntimeTable(cachedZip.get('dist/runtime.tsv')!.data.toString()).rows;
+      expect(cachedZip.get(row.file!)!.data.toString()).to.equal(NODE_BIN);
+      expect(row.fileSha256).to.equal(sha(NODE_BIN));
     });
   });
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { tgzBuffer } from '../helpers/archives.js';
 import { serve, TestServer } from '../helpers/http-server.js';
 import { cleanup, tmpDir } from '../packager/helpers.js';
 import { runAsync } from '../helpers/spawn.js';
@@ -24,8 +25,10 @@ describe('zips made by `package`, staged by their own bin/supply', () => {
       expect(spawnSync('tar', ['-czf', tgz, '-C', agent, 'bin']).status).to.equal(0);
       const body = await fs.readFile(tgz);
       server.route('/agent-1.0.0.tgz', serve.bytes(body));
-      server.route('/node.tgz', serve.bytes('not node'));
-      const toolkit = await toolkitRoot({ uri: server.url('/node.tgz'), sha256: sha('not node') });
+      // a staging runtime archive (a cached zip keeps only its bin/node)
+      const nodeTgz = await tgzBuffer({ 'bin/node': '#!/bin/sh\necho not node\n' });
+      server.route('/node.tgz', serve.bytes(nodeTgz));
+      const toolkit = await toolkitRoot({ uri: server.url('/node.tgz'), sha256: sha(nodeTgz) });
       if (toolkit.bundle === 'placeholder') {
         await server.close();
         this.skip(); // no supply bundle could be built: nothing to stage with

@@ -1,0 +1,196 @@
+// The staging runtime a buildpack carries for bin/supply: the table dist/runtime.tsv (written by
+// the build, the packager and init from what the TypeScript parser reads, so the shim parses no
+// YAML) and, in cached zips, the runtime slimmed to its bare bin/node.
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { HttpFetcher } from '../../src/deps/fetch.js';
+import { ManifestError, PackagerError } from '../../src/errors.js';
+import { parseManifest } from '../../src/manifest/parse.js';
+import { cachedDependencyPath } from '../../src/packager/naming.js';
+import { packageBuildpack, type PackageOptions } from '../../src/packager/package.js';
+import { parseRuntimeTable, renderRuntimeTable, runtimeRows, runtimeTableFor } from '../../src/packager/runtime-table.js';
+import { tgzBuffer } from '../helpers/archives.js';
+import { expectThrow } from '../helpers/assert.js';
+import { serve, TestServer } from '../helpers/http-server.js';
+import { cleanup, readZip, tmpDir, writeFiles, zipinfoModes } from './helpers.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const rows = (text: string) => runtimeRows(parseManifest(text, 'manifest.yml')).map((r) => [r.stack, r.version, r.uri, r.sha256]);
+
+describe('staging runtime table (dist/runtime.tsv)', () => {
+  context('rows: what supply would choose, per stack', () => {
+    it('one row per cf_stacks stack and a * row, the default version winning', () => {
+      const m = `default_versions:\n- name: node\n  version: 22.1.x\ndependencies:\n- name: node\n  version: 22.1.0\n  uri: http://h/a.tgz\n  sha256: ${A}\n  cf_stacks: [cflinuxfs3, cflinuxfs4]\n- name: node\n  version: 22.1.3\n  uri: http://h/b.tgz\n  sha256: ${B}\n  cf_stacks: [cflinuxfs4]\n- name: node\n  version: 24.0.0\n  uri: http://h/c.tgz\n  sha256: ${B}\n  cf_stacks: [cflinuxfs4]\n`;
+      expect(rows(m)).to.deep.equal([
+        ['cflinuxfs3', '22.1.0', 'http://h/a.tgz', A],
+        ['cflinuxfs4', '22.1.3', 'http://h/b.tgz', B],
+        ['*', '22.1.3', 'http://h/b.tgz', B],
+      ]);
+    });
+
+    it('without a default version, the highest version of the stack', () => {
+      const m = `dependencies:\n- {name: node, version: 20.0.0, uri: 'http://h/a.tgz', sha256: ${A}, cf_stacks: [s1]}\n- {name: node, version: 22.0.0, uri: 'http://h/b.tgz', sha256: ${B}, cf_stacks: [s1]}\n`;
+      expect(rows(m)).to.deep.equal([
+        ['s1', '22.0.0', 'http://h/b.tgz', B],
+        ['*', '22.0.0', 'http://h/b.tgz', B],
+      ]);
+    });
+
+    it('reads what the parser reads: CRLF, flow-style entries, quotes, comments, anchors', () => {
+      const m = [
+        'language: x # comment',
+        'default_versions: [{name: x, version: "1.x"}]',
+        'dependencies:',
+        '  - name: "node"',
+        '    cf_stacks: &stacks ["cflinuxfs4"]',
+        `    version: '22.1.0'`,
+        `    uri: "http://h/a.tgz?x=1#y"`,
+        `    sha256: "${A}"`,
+        `  - {name: x, version: 1.0.0, uri: 'http://h/x.tgz', sha256: ${B}, cf_stacks: *stacks}`,
+        '',
+      ].join('\r\n');
+      expect(rows(m)).to.deep.equal([
+        ['cflinuxfs4', '22.1.0', 'http://h/a.tgz?x=1#y', A],
+        ['*', '22.1.0', 'http://h/a.tgz?x=1#y', A],
+      ]);
+    });
+
+    it('a packaged manifest: its top-level stack for every entry', () => {
+      expect(rows(`stack: cflinuxfs4\ndependencies:\n- name: node\n  version: 22.1.0\n  uri: http://h/a.tgz\n  sha256: ${A}\n`)).to.deep.equal([
+        ['cflinuxfs4', '22.1.0', 'http://h/a.tgz', A],
+        ['*', '22.1.0', 'http://h/a.tgz', A],
+      ]);
+    });
+
+    it('no node entry: no rows', () => {
+      expect(rows(`dependencies:\n- {name: agent, version: 1.0.0, uri: 'http://h/a.tgz', sha256: ${A}, cf_stacks: [s1]}\n`)).to.deep.equal([]);
+    });
+  });
+
+  context('failure cases', () => {
+    it('refuses a runtime without sha256, naming the file and key', () => {
+      const err = expectThrow(() => runtimeRows(parseManifest('dependencies:\n- {name: node, version: 22.1.0, uri: "http://h/a.tgz", cf_stacks: [s1]}\n', '/bp/manifest.yml')), ManifestError);
+      expect(err.message).to.equal('/bp/manifest.yml: dependencies[0].sha256: missing: the staging runtime node 22.1.0 cannot be verified');
+    });
+
+    it('refuses a field the tab-separated format cannot carry', () => {
+      const err = expectThrow(() => runtimeRows(parseManifest(`dependencies:\n- {name: node, version: "22.1.0", uri: "http://h/a\\tb.tgz", sha256: ${A}, cf_stacks: [s1]}\n`, '/bp/manifest.yml')), ManifestError);
+      expect(err.message).to.match(/^\/bp\/manifest\.yml: dependencies\[0\]\.uri: holds a control character/);
+    });
+  });
+
+  it('renders and parses back, recording the manifest it was made from', () => {
+    const text = renderRuntimeTable([{ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B }, { stack: '*', version: '1', uri: 'http://h/a', sha256: A }], 'manifest text', 'test');
+    expect(text.split('\n').filter((l) => !l.startsWith('#'))).to.deep.equal([`s1\t1\thttp://h/a\t${A}\tdependencies/x/bin/node\t${B}`, `*\t1\thttp://h/a\t${A}\t-\t-`, '']);
+    const back = parseRuntimeTable(text);
+    expect(back.manifestSha256).to.equal(sha('manifest text'));
+    expect(back.rows[0]).to.deep.equal({ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B });
+  });
+
+  context("the repository's own table", () => {
+    it('is what manifest.yml gives (npm run build -- --check fails otherwise)', async () => {
+      const manifest = await fs.readFile(path.join(repo, 'manifest.yml'), 'utf8');
+      const expected = runtimeTableFor(manifest, path.join(repo, 'manifest.yml'), 'scripts/build.mjs', parseManifest);
+      const dir = await tmpDir('sbp-build-check-');
+      // a copy of the build script's inputs with a stale table: --check must fail and name it
+      await fs.cp(path.join(repo, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      await fs.writeFile(path.join(dir, 'dist', 'runtime.tsv'), expected.replace('22.23.1', '22.0.0'));
+      for (const f of ['manifest.yml', 'scripts', 'src', 'package.json', 'tsconfig.json']) await fs.cp(path.join(repo, f), path.join(dir, f), { recursive: true });
+      await fs.symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+      const stale = spawnSync(process.execPath, ['scripts/build.mjs', '--check'], { cwd: dir, encoding: 'utf8' });
+      expect(stale.status, stale.stderr).to.equal(1);
+      expect(stale.stderr).to.contain('stale table: dist/runtime.tsv differs from what manifest.yml gives');
+      const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, encoding: 'utf8' });
+      expect(built.status, built.stderr).to.equal(0);
+      expect(await fs.readFile(path.join(dir, 'dist', 'runtime.tsv'), 'utf8')).to.equal(expected);
+      await cleanup();
+    });
+  });
+});
+
+describe('packageBuildpack: the staging runtime in zips', () => {
+  let server: TestServer;
+  let cacheDir: string;
+  const NODE_BIN = Buffer.from(`#!/bin/sh\necho node\n${'x'.repeat(4096)}\n`);
+  let nodeTgz: Buffer;
+  let agentTgz: Buffer;
+  const fetcherFactory: PackageOptions['createFetcher'] = (hooks) => new HttpFetcher({ ...hooks, sleep: async () => undefined, attempts: 1 });
+
+  beforeEach(async () => {
+    server = await TestServer.start();
+    nodeTgz = await tgzBuffer({ 'node-v22.1.0-linux-x64/bin/node': NODE_BIN, 'node-v22.1.0-linux-x64/bin/npm': '#!/bin/sh\n', 'node-v22.1.0-linux-x64/include/node/node.h': '/* */\n' });
+    agentTgz = await tgzBuffer({ 'bin/agent': '#!/bin/sh\n' });
+    server.route('/node.tgz', serve.bytes(nodeTgz));
+    server.route('/agent.tgz', serve.bytes(agentTgz));
+    server.route('/no-node.tgz', serve.bytes(agentTgz));
+    cacheDir = await tmpDir('sbp-cache-');
+  });
+  afterEach(async () => {
+    await server.close();
+    await cleanup();
+  });
+
+  async function buildpack(nodePath = '/node.tgz', nodeSha = sha(nodeTgz), sidecarDependency = 'agent'): Promise<string> {
+    const dir = await tmpDir('sbp-runtime-');
+    await writeFiles(dir, {
+      'manifest.yml': `language: x\ndefault_versions:\n- {name: node, version: 22.x}\n- {name: agent, version: 1.x}\ndependencies:\n- {name: agent, version: 1.0.0, uri: '${server.url('/agent.tgz')}', sha256: ${sha(agentTgz)}, cf_stacks: [cflinuxfs4]}\n- {name: node, version: 22.1.0, uri: '${server.url(nodePath)}', sha256: ${nodeSha}, cf_stacks: [cflinuxfs4]}\ninclude_files: [VERSION, bin/supply]\nsidecars:\n- {name: agent, dependency: ${sidecarDependency}, command: bin/${sidecarDependency === 'node' ? 'node' : 'agent'}}\n`,
+      VERSION: '1.0.0',
+      'bin/supply': '#!/bin/sh\n',
+    });
+    return dir;
+  }
+  const pack = (dir: string, cached: boolean) => packageBuildpack({ dir, stack: 'cflinuxfs4', cached, cacheDir, createFetcher: fetcherFactory });
+
+  it('an uncached zip: the table names the download, no runtime file', async () => {
+    const r = await pack(await buildpack(), false);
+    const zip = await readZip(r.zipPath);
+    const table = parseRuntimeTable(zip.get('dist/runtime.tsv')!.data.toString());
+    expect(table.manifestSha256).to.equal(sha(zip.get('manifest.yml')!.data));
+    expect(table.rows).to.deep.equal([
+      { stack: 'cflinuxfs4', version: '22.1.0', uri: server.url('/node.tgz'), sha256: sha(nodeTgz) },
+      { stack: '*', version: '22.1.0', uri: server.url('/node.tgz'), sha256: sha(nodeTgz) },
+    ]);
+  });
+
+  it('a cached zip: only the bare bin/node (executable), its sha256 in the table, no archive, no file: for node', async () => {
+    const r = await pack(await buildpack(), true);
+    const zip = await readZip(r.zipPath);
+    const binPath = `${path.posix.dirname(cachedDependencyPath(server.url('/node.tgz')))}/bin/node`;
+    expect([...zip.keys()].filter((k) => k.startsWith('dependencies/')).sort()).to.deep.equal([cachedDependencyPath(server.url('/agent.tgz')), binPath].sort());
+    expect(zip.get(binPath)!.data).to.deep.equal(NODE_BIN);
+    expect(zipinfoModes(r.zipPath).get(binPath)).to.equal('-rwxr-xr-x');
+    const [row] = parseRuntimeTable(zip.get('dist/runtime.tsv')!.data.toString()).rows;
+    expect(row).to.deep.equal({ stack: 'cflinuxfs4', version: '22.1.0', uri: server.url('/node.tgz'), sha256: sha(nodeTgz), file: binPath, fileSha256: sha(NODE_BIN) });
+    const deps = YAML.parse(zip.get('manifest.yml')!.data.toString()).dependencies as { name: string; file?: string }[];
+    expect(deps.map((d) => [d.name, d.file])).to.deep.equal([
+      ['agent', cachedDependencyPath(server.url('/agent.tgz'))],
+      ['node', undefined],
+    ]);
+    expect(r.dependencies.find((d) => d.name === 'node')!.file).to.equal(binPath);
+  });
+
+  it('a sidecar that installs node itself: the whole archive stays, with its file:', async () => {
+    const r = await pack(await buildpack('/node.tgz', sha(nodeTgz), 'node'), true);
+    const zip = await readZip(r.zipPath);
+    expect(zip.get(cachedDependencyPath(server.url('/node.tgz')))!.data).to.deep.equal(nodeTgz);
+  });
+
+  it('refuses a runtime archive without bin/node, naming it, and leaves no zip', async () => {
+    const dir = await buildpack('/no-node.tgz', sha(agentTgz));
+    const err = await pack(dir, true).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(PackagerError);
+    expect((err as Error).message).to.equal(`node 22.1.0 (${server.url('/no-node.tgz')}): the staging runtime archive holds no bin/node (nor <folder>/bin/node)`);
+    expect((await fs.readdir(dir)).filter((f) => f.endsWith('.zip'))).to.deep.equal([]);
+  });
+});
