@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { makeNoNodePath } from '../test/helpers/no-node-path.js';
+import { writeRuntimeTable } from '../test/helpers/runtime-table.js';
 import { serve, TestServer } from '../test/helpers/http-server.js';
 import { sha256, tgzBuffer } from '../test/helpers/archives.js';
 import { agentManifest, agentTgz, makeBuildpack, processesGone, runSupply, stagingDirs, tempRoot, verifyInstalled } from './helpers/staging.js';
@@ -45,6 +46,7 @@ describe('reliability: bin/supply node bootstrap on a stack without node', () =>
     });
     const nodeEntry = `- name: node\n  version: 22.1.0\n  uri: ${server.url('/node.tgz')}\n  sha256: ${sha256(runtime)}\n  cf_stacks: [cflinuxfs4]\nsidecars:\n`;
     const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }).replace('sidecars:\n', nodeEntry));
+    await writeRuntimeTable(bp);
     const cache = path.join(root.dir, 'cache');
     await fs.mkdir(cache);
     for (let i = 0; i < KILLS; i++) {
@@ -60,12 +62,25 @@ describe('reliability: bin/supply node bootstrap on a stack without node', () =>
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(await verifyInstalled(dirs.deps, dep.files)).to.deep.equal([]);
     expect((await fs.readdir(path.join(cache, 'sidecar-buildpack', 'node'))).sort(), 'partial runtimes left in the app cache').to.deep.equal([sha256(runtime)]);
+    expect(await fs.readdir(path.join(cache, 'sidecar-buildpack', 'node', sha256(runtime)))).to.deep.equal(['runtime.tgz']);
+    // the bundle removed the bin/node the shim unpacked for it; nothing of the runtime stays in TMPDIR
+    expect(await fs.readdir(dirs.tmp), 'temp runtimes left in TMPDIR').to.deep.equal([]);
+    // a warm staging: the kept archive is verified and unpacked again, nothing downloaded, nothing left
+    const warmDirs = await stagingDirs(root.dir, cache);
+    const before = server.requests.filter((r) => r.path === '/node.tgz').length;
+    const warm = await runSupply(bp, warmDirs, { env: { PATH: stackPath } });
+    expect(warm.code, warm.stdout + warm.stderr).to.equal(0);
+    expect(warm.stdout).not.to.contain('Installing node');
+    expect(await verifyInstalled(warmDirs.deps, dep.files)).to.deep.equal([]);
+    expect(await fs.readdir(warmDirs.tmp)).to.deep.equal([]);
+    expect(server.requests.filter((r) => r.path === '/node.tgz').length, 'runtime downloads').to.equal(before);
   });
   // Regression: the shim's redact() once stopped at the first `@`, printing a password's tail.
   it('the runtime URI of a password with a raw @ is printed with no part of it', async () => {
     const dep = await agentTgz();
     const nodeEntry = `- name: node\n  version: 22.1.0\n  uri: http://deploy:p@ss-Tail9x@127.0.0.1:${server.port}/node.tgz\n  sha256: ${'c'.repeat(64)}\n  cf_stacks: [cflinuxfs4]\nsidecars:\n`;
     const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }).replace('sidecars:\n', nodeEntry));
+    await writeRuntimeTable(bp);
     const run = await runSupply(bp, await stagingDirs(root.dir), { env: { PATH: stackPath } });
     expect(run.code, run.stdout).to.equal(1);
     expect(run.stdout, run.stdout).not.to.include('Tail9x');

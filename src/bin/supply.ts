@@ -1,7 +1,7 @@
 // Composition root of `bin/supply BUILD CACHE DEPS IDX` (CONTRACT §1): reads argv and env, wires
 // the collaborators, runs supply, maps the outcome to an exit code. The only place that does.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { HttpFetcher } from '../deps/fetch.js';
 import { maxUnpackedBytesFrom } from '../deps/extract.js';
@@ -11,7 +11,25 @@ import { StagingLogger } from '../log/logger.js';
 import { loadManifest } from '../manifest/index.js';
 import { supply } from '../supply/supply.js';
 
+/**
+ * bin/supply on a stack without node runs a verified bin/node it extracted into a private temp
+ * dir and names that dir in SIDECAR_BUILDPACK_RUNTIME_TMP: remove it now (the running binary
+ * stays mapped), so no staging leaves a runtime behind. Only the dir made for this very process:
+ * the shim exec'd node, so its `$$` in the dir's name is this pid.
+ */
+function removeTempRuntime(): void {
+  const dir = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP;
+  delete process.env.SIDECAR_BUILDPACK_RUNTIME_TMP;
+  if (!dir || !path.isAbsolute(dir) || !path.basename(dir).startsWith(`sidecar-buildpack-node.${process.pid}.`)) return;
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // left for the next staging's sweep of dead temp runtimes
+  }
+}
+
 async function main(): Promise<number> {
+  removeTempRuntime();
   const logger = new StagingLogger(process.stdout, { debug: Boolean(process.env.BP_DEBUG) });
   const args = process.argv.slice(2);
   if (args.length !== 4) {

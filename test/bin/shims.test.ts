@@ -1,6 +1,7 @@
 // The POSIX sh entry points: bin/detect, and bin/supply's search for a staging Node runtime.
-// Real shells, a real HTTP server on 127.0.0.1, a real runtime tarball; the bundle is replaced
-// by a probe that reports which node ran it.
+// Real shells, a real HTTP server on 127.0.0.1, real runtime tarballs; the bundle is replaced
+// by a probe that reports which node ran it. The runtime table dist/runtime.tsv is written from
+// each test's manifest by the TypeScript writer (test/helpers/runtime-table.ts), as the build does.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,9 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeNoNodePath } from '../helpers/no-node-path.js';
+import { writeRuntimeTable } from '../helpers/runtime-table.js';
 import { runAsync, type SpawnResult } from '../helpers/spawn.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** Run a command without blocking the event loop (the HTTP server lives in this process). */
 const run = (cmd: string, args: string[], env: Record<string, string>): Promise<SpawnResult> => runAsync(cmd, args, { env });
@@ -26,17 +29,32 @@ describe('entry point shims', () => {
   let requests: string[];
   let runtimeTgz: Buffer;
   let runtimeSha: string;
+  /** A runtime whose bin/node says EVIL instead of running the bundle: must never run. */
+  let evilTgz: Buffer;
+  /** The bare bin/node of the runtime (what a cached zip carries). */
+  let runtimeBin: Buffer;
+
+  async function tgz(name: string, files: Record<string, string>): Promise<Buffer> {
+    const src = path.join(tmp, `${name}-src`);
+    for (const [rel, text] of Object.entries(files)) {
+      await fs.mkdir(path.dirname(path.join(src, rel)), { recursive: true });
+      await fs.writeFile(path.join(src, rel), text, { mode: 0o755 });
+    }
+    const out = path.join(tmp, `${name}.tgz`);
+    const r = spawnSync('tar', ['-czf', out, '-C', src, ...Object.keys(files).map((f) => f.split('/')[0]).filter((v, i, a) => a.indexOf(v) === i)]);
+    expect(r.status, String(r.stderr)).to.equal(0);
+    return fs.readFile(out);
+  }
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'shims-'));
     stackPath = await makeNoNodePath();
-    // a runtime tarball like the CF node dependency: bin/node at its root (here it execs the real node)
-    const rt = path.join(tmp, 'rt');
-    await fs.mkdir(path.join(rt, 'bin'), { recursive: true });
-    await fs.writeFile(path.join(rt, 'bin', 'node'), `#!/bin/sh\nFAKE_RUNTIME=yes exec ${process.execPath} "$@"\n`, { mode: 0o755 });
-    spawnSync('tar', ['-czf', path.join(tmp, 'node.tgz'), '-C', rt, 'bin']);
-    runtimeTgz = await fs.readFile(path.join(tmp, 'node.tgz'));
-    runtimeSha = createHash('sha256').update(runtimeTgz).digest('hex');
+    // a runtime tarball like the CF node dependency: bin/node at its root (here it execs the real
+    // node) beside the parts staging does not need
+    runtimeBin = Buffer.from(`#!/bin/sh\nFAKE_RUNTIME=yes exec ${process.execPath} "$@"\n`);
+    runtimeTgz = await tgz('node', { 'bin/node': runtimeBin.toString(), 'bin/npm': '#!/bin/sh\n', 'include/node/node.h': '/* */\n' });
+    runtimeSha = sha256(runtimeTgz);
+    evilTgz = await tgz('evil', { 'bin/node': '#!/bin/sh\necho EVIL-RAN\n' });
     requests = [];
     server = http.createServer((req, res) => {
       requests.push(`${req.url} auth=${req.headers.authorization ? 'yes' : 'no'}`);
@@ -56,20 +74,21 @@ describe('entry point shims', () => {
     requests = [];
   });
 
-  /** A buildpack dir with the real bin/ shims, a probe bundle and the given manifest. */
-  async function buildpack(manifest: string, files: Record<string, Buffer> = {}): Promise<string> {
+  /** A buildpack dir with the real bin/ shims, a probe bundle, the given manifest and its runtime table. */
+  async function buildpack(manifest: string, files: Record<string, Buffer> = {}, table = true): Promise<string> {
     const bp = await fs.mkdtemp(path.join(tmp, 'bp-'));
     await fs.cp(path.join(repo, 'bin'), path.join(bp, 'bin'), { recursive: true });
     await fs.mkdir(path.join(bp, 'dist'));
     await fs.writeFile(
       path.join(bp, 'dist', 'supply.cjs'),
-      `console.log('BUNDLE args=' + process.argv.slice(2).join(',') + ' runtime=' + (process.env.FAKE_RUNTIME || 'path'))\n`,
+      `const t = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP; console.log('BUNDLE args=' + process.argv.slice(2).join(',') + ' runtime=' + (process.env.FAKE_RUNTIME || 'path') + (t ? ' tmp=' + t : ''))\n`,
     );
     await fs.writeFile(path.join(bp, 'manifest.yml'), manifest);
     for (const [rel, data] of Object.entries(files)) {
       await fs.mkdir(path.dirname(path.join(bp, rel)), { recursive: true });
-      await fs.writeFile(path.join(bp, rel), data);
+      await fs.writeFile(path.join(bp, rel), data, { mode: 0o755 });
     }
+    if (table) await writeRuntimeTable(bp);
     return bp;
   }
 
@@ -77,11 +96,14 @@ describe('entry point shims', () => {
     return `language: x\ndependencies:\n- name: other\n  version: 1.0.0\n  uri: http://127.0.0.1:1/other.tgz\n  sha256: ${'a'.repeat(64)}\n  cf_stacks: [cflinuxfs4]\n- name: node\n  version: 22.1.0\n  uri: ${uri}\n  sha256: ${sha}\n  cf_stacks:\n  - cflinuxfs3\n  - cflinuxfs4\n${extra}`;
   }
 
-  async function dirs() {
+  /** Staging dirs, plus a private TMPDIR (where bin/supply unpacks the runtime it runs). */
+  async function dirs(): Promise<{ args: string[]; tmpdir: string }> {
     const d = await fs.mkdtemp(path.join(tmp, 'stage-'));
-    for (const s of ['build', 'cache', 'deps/0']) await fs.mkdir(path.join(d, s), { recursive: true });
-    return [path.join(d, 'build'), path.join(d, 'cache'), path.join(d, 'deps'), '0'];
+    for (const s of ['build', 'cache', 'deps/0', 'tmp']) await fs.mkdir(path.join(d, s), { recursive: true });
+    return { args: [path.join(d, 'build'), path.join(d, 'cache'), path.join(d, 'deps'), '0'], tmpdir: path.join(d, 'tmp') };
   }
+  const noNode = (tmpdir: string, stack = 'cflinuxfs4'): Record<string, string> => ({ PATH: stackPath, CF_STACK: stack, TMPDIR: tmpdir });
+  const keptArchive = (cache: string): string => path.join(cache, 'sidecar-buildpack', 'node', runtimeSha, 'runtime.tgz');
 
   describe('bin/detect', () => {
     it('exits 1 and says on stderr that this is a supply buildpack', async () => {
@@ -94,9 +116,9 @@ describe('entry point shims', () => {
 
   describe('bin/supply', () => {
     context('when node >= 18 is on PATH', () => {
-      it('runs the bundle with it and passes the four arguments through', async () => {
-        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
-        const args = await dirs();
+      it('runs the bundle with it and passes the four arguments through, without needing the table', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`), {}, false);
+        const { args } = await dirs();
         const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: `${path.dirname(process.execPath)}:${stackPath}`, CF_STACK: 'cflinuxfs4' });
         expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path\n`);
         expect(requests).to.deep.equal([]);
@@ -104,22 +126,28 @@ describe('entry point shims', () => {
     });
 
     context('when PATH has no node', () => {
-      it('downloads the manifest runtime for CF_STACK, verifies it, keeps it in CACHE and reuses it offline', async () => {
+      it('downloads the runtime for CF_STACK, verifies it, keeps only the archive in CACHE and reuses it offline', async () => {
         const bp = await buildpack(nodeManifest(`http://user:secret@127.0.0.1:${port}/node.tgz`));
-        const args = await dirs();
-        const env = { PATH: stackPath, CF_STACK: 'cflinuxfs4' };
-        const first = await run(path.join(bp, 'bin', 'supply'), args, env);
+        const { args, tmpdir } = await dirs();
+        const first = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
         expect(first.stdout).to.contain('-----> Installing node 22.1.0');
         expect(first.stdout).to.contain(`       Download [http://-redacted-:-redacted-@127.0.0.1:${port}/node.tgz]`);
         expect(first.stdout + first.stderr).not.to.contain('secret');
-        expect(first.stdout).to.match(/BUNDLE args=.* runtime=yes\n$/);
+        expect(first.stdout).to.match(/BUNDLE args=.* runtime=yes tmp=.*\n$/);
         expect(first.status).to.equal(0);
+        // the verified archive, nothing else; nothing of the runtime in the deps dir (never in the droplet)
         expect(await fs.readdir(path.join(args[1], 'sidecar-buildpack', 'node'))).to.deep.equal([runtimeSha]);
-        // nothing of the runtime in the deps dir (it never enters the droplet)
+        expect(await fs.readdir(path.join(args[1], 'sidecar-buildpack', 'node', runtimeSha))).to.deep.equal(['runtime.tgz']);
+        expect(await fs.readFile(keptArchive(args[1]))).to.deep.equal(runtimeTgz);
         expect(await fs.readdir(path.join(args[2], '0'))).to.deep.equal([]);
+        // bin/node only was unpacked, into the private temp dir named to the bundle (which removes it)
+        const runDir = /tmp=(\S+)/.exec(first.stdout)![1];
+        expect(path.dirname(runDir)).to.equal(tmpdir);
+        expect(await fs.readdir(runDir)).to.deep.equal(['bin']);
+        expect(await fs.readdir(path.join(runDir, 'bin'))).to.deep.equal(['node']);
 
-        const second = await run(path.join(bp, 'bin', 'supply'), args, env);
-        expect(second.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=yes\n`);
+        const second = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(second.stdout).to.match(new RegExp(`^BUNDLE args=${args.join(',')} runtime=yes tmp=\\S+\\n$`));
         expect(requests).to.have.length(1);
       });
 
@@ -127,53 +155,238 @@ describe('entry point shims', () => {
         const old = await fs.mkdtemp(path.join(tmp, 'old-node-'));
         await fs.writeFile(path.join(old, 'node'), '#!/bin/sh\necho v16.20.2\n', { mode: 0o755 });
         const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
-        const r = await run(path.join(bp, 'bin', 'supply'), await dirs(), { PATH: `${old}:${stackPath}`, CF_STACK: 'cflinuxfs4' });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PATH: `${old}:${stackPath}` });
         expect(r.status, r.stdout + r.stderr).to.equal(0);
         expect(r.stdout).to.contain('-----> Installing node 22.1.0');
-        expect(r.stdout).to.match(/runtime=yes\n$/);
+        expect(r.stdout).to.match(/runtime=yes/);
       });
 
-      it('takes the runtime from a cached buildpack file without any network', async () => {
-        const file = 'dependencies/0123/node.tgz';
-        const bp = await buildpack(nodeManifest('http://127.0.0.1:1/node.tgz', runtimeSha, `  file: ${file}\n`), { [file]: runtimeTgz });
-        const args = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: stackPath, CF_STACK: 'cflinuxfs3' });
-        expect(r.stdout).to.contain(`       Copy [${path.join(bp, file)}]`);
-        expect(r.stdout).not.to.contain('Download');
-        expect(r.status).to.equal(0);
-        expect(requests).to.deep.equal([]);
+      it('unpacks bin/node of a nodejs.org-style archive (one top-level folder)', async () => {
+        const nested = await tgz('nested', { 'node-v22.1.0-linux-x64/bin/node': runtimeBin.toString(), 'node-v22.1.0-linux-x64/lib/node_modules/npm/bin/node': '#!/bin/sh\necho WRONG\n' });
+        const nestedServer = http.createServer((_req, res) => res.end(nested));
+        await new Promise<void>((r) => nestedServer.listen(0, '127.0.0.1', r));
+        try {
+          const bp = await buildpack(nodeManifest(`http://127.0.0.1:${(nestedServer.address() as AddressInfo).port}/n.tgz`, sha256(nested)));
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.match(/runtime=yes/);
+        } finally {
+          nestedServer.close();
+        }
       });
 
-      it('reads a packaged manifest (indented lists, top-level stack, flow cf_stacks)', async () => {
-        const manifest = `---\nlanguage: x\nstack: cflinuxfs4\ndependencies:\n  - name: node  # runtime\n    version: "22.1.0"\n    uri: 'http://127.0.0.1:${port}/node.tgz'\n    sha256: ${runtimeSha}\n`;
+      it('reads the runtime of a manifest with CRLF line endings and flow-style entries (the parser decides, not the shim)', async () => {
+        const manifest = [
+          '---',
+          'language: x',
+          'default_versions: [{name: node, version: 22.1.x}]',
+          'dependencies:',
+          `  - {name: node, version: "22.0.0", uri: "http://127.0.0.1:1/old.tgz", sha256: ${'b'.repeat(64)}, cf_stacks: [cflinuxfs4]}`,
+          `  - {name: node, version: '22.1.0', uri: 'http://127.0.0.1:${port}/node.tgz', sha256: ${runtimeSha}, cf_stacks: [cflinuxfs4]}  # the one`,
+          '',
+        ].join('\r\n');
         const bp = await buildpack(manifest);
-        const r = await run(path.join(bp, 'bin', 'supply'), await dirs(), { PATH: stackPath, CF_STACK: 'cflinuxfs4' });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.contain('-----> Installing node 22.1.0');
+        expect(r.stdout).to.contain('runtime=yes');
+        expect(r.stdout).not.to.contain('WARNING');
+      });
+
+      it('uses the * row when CF_STACK is unset', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: stackPath, TMPDIR: tmpdir });
         expect(r.status, r.stdout + r.stderr).to.equal(0);
         expect(r.stdout).to.contain('runtime=yes');
       });
+
+      it('warns when manifest.yml changed since the table was written, and still stages', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+        await fs.appendFile(path.join(bp, 'manifest.yml'), '# edited\n');
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.contain('**WARNING**\x1b[0m dist/runtime.tsv was written from another manifest.yml');
+      });
+
+      it('verifies with sha256sum when the stack has no openssl', async () => {
+        const noOpenssl = await makeNoNodePath();
+        await fs.rm(path.join(noOpenssl, 'openssl'), { force: true });
+        try {
+          const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/bad.tgz`));
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PATH: noOpenssl });
+          expect(r.status).to.equal(1);
+          expect(r.stdout).to.contain(`expected sha256 ${runtimeSha}, actual sha256 ${sha256(Buffer.concat([runtimeTgz, Buffer.from('x')]))}`);
+        } finally {
+          await fs.rm(noOpenssl, { recursive: true, force: true });
+        }
+      });
+    });
+
+    context('the cached runtime is verified on every use', () => {
+      async function primed(): Promise<{ bp: string; args: string[]; tmpdir: string }> {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+        const { args, tmpdir } = await dirs();
+        const first = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(first.status, first.stdout + first.stderr).to.equal(0);
+        requests = [];
+        return { bp, args, tmpdir };
+      }
+
+      for (const [what, bytes] of [
+        ['replaced by another runtime', () => evilTgz],
+        ['truncated to 0 bytes', () => Buffer.alloc(0)],
+      ] as const) {
+        it(`an archive ${what} never runs: it is installed again and staging succeeds`, async () => {
+          const { bp, args, tmpdir } = await primed();
+          await fs.writeFile(keptArchive(args[1]), bytes());
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.stdout).not.to.contain('EVIL-RAN');
+          expect(r.stdout).to.contain(`The cached node runtime fails its sha256 check (expected sha256 ${runtimeSha}, actual sha256 ${sha256(bytes())})`);
+          expect(r.stdout).to.contain('-----> Installing node 22.1.0');
+          expect(r.stdout).to.match(/runtime=yes/);
+          expect(r.status).to.equal(0);
+          expect(requests).to.have.length(1);
+          expect(await fs.readFile(keptArchive(args[1]))).to.deep.equal(runtimeTgz);
+        });
+      }
+
+      it('an executable planted where the old layout kept bin/node never runs', async () => {
+        const { bp, args, tmpdir } = await primed();
+        const planted = path.join(args[1], 'sidecar-buildpack', 'node', runtimeSha, 'bin', 'node');
+        await fs.mkdir(path.dirname(planted), { recursive: true });
+        await fs.writeFile(planted, '#!/bin/sh\necho EVIL-RAN\n', { mode: 0o755 });
+        await fs.rm(keptArchive(args[1]));
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.stdout).not.to.contain('EVIL-RAN');
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(await fs.readdir(path.join(args[1], 'sidecar-buildpack', 'node', runtimeSha))).to.deep.equal(['runtime.tgz']);
+      });
+
+      it('a symlinked cache entry directory is not followed', async () => {
+        const { bp, args, tmpdir } = await primed();
+        const elsewhere = await fs.mkdtemp(path.join(tmp, 'elsewhere-'));
+        await fs.writeFile(path.join(elsewhere, 'runtime.tgz'), evilTgz);
+        const entry = path.join(args[1], 'sidecar-buildpack', 'node', runtimeSha);
+        await fs.rm(entry, { recursive: true });
+        await fs.symlink(elsewhere, entry);
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.stdout).not.to.contain('EVIL-RAN');
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect((await fs.lstat(entry)).isDirectory()).to.equal(true);
+        expect(await fs.readFile(path.join(elsewhere, 'runtime.tgz'))).to.deep.equal(evilTgz);
+      });
+
+      it('8 stagings bootstrapping at once on one cache all succeed and leave one verified archive', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+        const { args, tmpdir } = await dirs();
+        const runs = await Promise.all(Array.from({ length: 8 }, () => run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir))));
+        for (const r of runs) {
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.match(/runtime=yes/);
+        }
+        expect(await fs.readdir(path.join(args[1], 'sidecar-buildpack', 'node'))).to.deep.equal([runtimeSha]);
+        expect(await fs.readdir(path.join(args[1], 'sidecar-buildpack', 'node', runtimeSha))).to.deep.equal(['runtime.tgz']);
+        expect(await fs.readFile(keptArchive(args[1]))).to.deep.equal(runtimeTgz);
+      });
+
+      it('temp runtimes of stagings that died (pid gone) are swept', async () => {
+        const { bp, args, tmpdir } = await primed();
+        const dead = path.join(tmpdir, 'sidecar-buildpack-node.999999999.AbCdEf');
+        await fs.mkdir(path.join(dead, 'bin'), { recursive: true });
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        const runDir = /tmp=(\S+)/.exec(r.stdout)![1];
+        // the probe bundle does not remove its dir (the real bundle does: test-reliability/bootstrap)
+        expect((await fs.readdir(tmpdir)).sort()).to.deep.equal([path.basename(runDir)]);
+      });
+    });
+
+    context('a cached buildpack carrying the bare binary (the table names file and file_sha256)', () => {
+      const file = 'dependencies/0123/bin/node';
+      const withFile = (rows: { file?: string; fileSha256?: string }[], sha = sha256(runtimeBin)) => rows.map((r) => ({ ...r, file, fileSha256: sha }));
+
+      async function cachedBuildpack(bin: Buffer, mode = 0o755): Promise<string> {
+        const bp = await buildpack(nodeManifest('http://127.0.0.1:1/node.tgz'), {}, false);
+        await fs.mkdir(path.dirname(path.join(bp, file)), { recursive: true });
+        await fs.writeFile(path.join(bp, file), bin, { mode });
+        await fs.chmod(path.join(bp, file), mode);
+        await writeRuntimeTable(bp, (rows) => withFile(rows) as typeof rows);
+        return bp;
+      }
+
+      it('runs it in place after checking its sha256, with no network and nothing in the app cache', async () => {
+        const bp = await cachedBuildpack(runtimeBin);
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir, 'cflinuxfs3'));
+        expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=yes\n`);
+        expect(r.status).to.equal(0);
+        expect(requests).to.deep.equal([]);
+        expect(await fs.readdir(args[1])).to.deep.equal([]);
+        expect(await fs.readdir(tmpdir)).to.deep.equal([]);
+      });
+
+      it('a buildpack unpacked without file modes: a verified executable copy in the temp dir', async () => {
+        const bp = await cachedBuildpack(runtimeBin, 0o644);
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.match(/runtime=yes tmp=/);
+      });
+
+      for (const [what, bytes] of [
+        ['replaced', Buffer.from('#!/bin/sh\necho EVIL-RAN\n')],
+        ['0 bytes long', Buffer.alloc(0)],
+      ] as const) {
+        it(`a binary ${what} fails staging naming expected and actual sha256, and never runs`, async () => {
+          const bp = await cachedBuildpack(bytes);
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.status).to.equal(1);
+          expect(r.stdout).not.to.contain('EVIL-RAN');
+          expect(r.stdout).not.to.contain('BUNDLE');
+          expect(r.stdout).to.contain(`**ERROR**\x1b[0m the buildpack's staging runtime ${file} is corrupt: expected sha256 ${sha256(runtimeBin)}, actual sha256 ${sha256(bytes)}`);
+        });
+      }
     });
 
     context('failure cases', () => {
       it('fails with the sha256 message and leaves nothing in the cache', async () => {
         const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/bad.tgz`));
-        const args = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: stackPath, CF_STACK: 'cflinuxfs4' });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
         expect(r.status).to.equal(1);
-        const actual = createHash('sha256').update(Buffer.concat([runtimeTgz, Buffer.from('x')])).digest('hex');
+        const actual = sha256(Buffer.concat([runtimeTgz, Buffer.from('x')]));
         expect(r.stdout).to.contain(`**ERROR**\x1b[0m dependency sha256 mismatch: expected sha256 ${runtimeSha}, actual sha256 ${actual}`);
         expect(await fs.readdir(path.join(args[1], 'sidecar-buildpack', 'node'))).to.deep.equal([]);
+        expect(await fs.readdir(tmpdir)).to.deep.equal([]);
       });
 
-      it('fails clearly when the manifest has no node for the stack', async () => {
+      it('fails clearly when the table has no node for the stack, listing the stacks it has', async () => {
         const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
-        const r = await run(path.join(bp, 'bin', 'supply'), await dirs(), { PATH: stackPath, CF_STACK: 'cflinuxfs5' });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir, 'cflinuxfs5'));
         expect(r.status).to.equal(1);
-        expect(r.stdout).to.contain('no node dependency for stack cflinuxfs5');
+        expect(r.stdout).to.contain('no node dependency for stack cflinuxfs5 in the buildpack\'s runtime table (stacks: cflinuxfs3, cflinuxfs4)');
+      });
+
+      it('fails clearly when the buildpack has no runtime table', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`), {}, false);
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.status).to.equal(1);
+        expect(r.stdout).to.contain('the buildpack has no dist/runtime.tsv');
       });
 
       it('fails clearly on a download error without printing credentials', async () => {
         const bp = await buildpack(nodeManifest(`http://user:secret@127.0.0.1:${port}/missing.tgz`));
-        const r = await run(path.join(bp, 'bin', 'supply'), await dirs(), { PATH: stackPath, CF_STACK: 'cflinuxfs4' });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
         expect(r.status).to.equal(1);
         expect(r.stdout).to.contain('could not download http://-redacted-:-redacted-@');
         expect(r.stdout + r.stderr).not.to.contain('secret');
