@@ -1,5 +1,7 @@
 // Renders packaging events on stderr: live progress bars on a terminal, one plain line per
-// dependency (plus warnings and retries) otherwise, so CI logs stay readable.
+// dependency (plus warnings and retries) otherwise, so CI logs stay readable. The bars are redrawn
+// at most every REDRAW_MS (a download reports every chunk), and NO_COLOR or TERM=dumb ask for the
+// plain lines, with no escape sequences at all.
 
 import type { PackageEvent } from '../packager/events.js';
 import type { CliStream } from './io.js';
@@ -48,25 +50,39 @@ export function plainProgress(out: CliStream): (e: PackageEvent) => void {
 
 const BAR_WIDTH = 24;
 
+/** Least time between two redraws caused by download progress. */
+export const REDRAW_MS = 100;
+
+/** Knobs of {@link ttyProgress}; the clock is injected so tests need not wait. */
+export interface TtyProgressOptions {
+  now?: () => number;
+  redrawMs?: number;
+}
+
 /**
- * Live bars: one row per dependency, redrawn in place (cursor up + clear line). Other events
- * are printed above the rows as plain lines.
+ * Live bars: one row per dependency, redrawn in place (cursor up + clear line). Progress redraws
+ * at most every `redrawMs`; a start, a finished transfer, a ready dependency or any other event
+ * redraws at once. Other events are printed above the rows as plain lines.
  */
-export function ttyProgress(out: CliStream): (e: PackageEvent) => void {
+export function ttyProgress(out: CliStream, options: TtyProgressOptions = {}): (e: PackageEvent) => void {
+  const now = options.now ?? Date.now;
+  const redrawMs = options.redrawMs ?? REDRAW_MS;
   const rows: { key: string; text: string }[] = [];
   const plain = plainProgress(out);
   let drawn = 0;
+  let drawnAt = -Infinity;
   const redraw = (): void => {
     let s = drawn > 0 ? `\x1b[${drawn}A` : '';
     for (const r of rows) s += `\x1b[2K\r${r.text}\n`;
     drawn = rows.length;
+    drawnAt = now();
     out.write(s);
   };
-  const setRow = (key: string, text: string): void => {
+  const setRow = (key: string, text: string, urgent = true): void => {
     const row = rows.find((r) => r.key === key);
     if (row) row.text = text;
     else rows.push({ key, text });
-    redraw();
+    if (urgent || now() - drawnAt >= redrawMs) redraw();
   };
   return (e) => {
     if (e.type === 'download-start' || e.type === 'download-progress' || e.type === 'dependency-ready') {
@@ -78,7 +94,7 @@ export function ttyProgress(out: CliStream): (e: PackageEvent) => void {
       const filled = Math.round(frac * BAR_WIDTH);
       const bar = total ? '#'.repeat(filled) + '-'.repeat(BAR_WIDTH - filled) : '?'.repeat(BAR_WIDTH);
       const amount = total ? `${Math.floor(frac * 100)}% ${formatBytes(received)}/${formatBytes(total)}` : formatBytes(received);
-      return setRow(key, `${e.name} ${e.version} [${bar}] ${amount}`);
+      return setRow(key, `${e.name} ${e.version} [${bar}] ${amount}`, total !== undefined && received >= total);
     }
     // a plain line goes above the live rows: clear them, print, draw them again
     if (drawn > 0) {
@@ -90,7 +106,11 @@ export function ttyProgress(out: CliStream): (e: PackageEvent) => void {
   };
 }
 
-/** The renderer that suits `out`. */
-export function progressFor(out: CliStream): (e: PackageEvent) => void {
-  return out.isTTY ? ttyProgress(out) : plainProgress(out);
+/**
+ * The renderer that suits `out` and `env`: bars on a terminal, plain lines elsewhere and when
+ * NO_COLOR is set to anything but the empty string (no-color.org) or TERM is `dumb`.
+ */
+export function progressFor(out: CliStream, env: Record<string, string | undefined> = {}): (e: PackageEvent) => void {
+  const plainAsked = (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || env.TERM === 'dumb';
+  return out.isTTY && !plainAsked ? ttyProgress(out) : plainProgress(out);
 }

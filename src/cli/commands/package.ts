@@ -62,7 +62,7 @@ export function register(program: Command, io: CliIO): void {
         exclude: flags.exclude,
         include: flags.include,
         createFetcher: cliFetcherFactory(io.env),
-        onEvent: progressFor(io.stderr),
+        onEvent: progressFor(io.stderr, io.env),
       });
       io.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : describeResult(result));
     });
