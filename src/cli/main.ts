@@ -2,6 +2,7 @@
 // codes. Reads nothing global: argv, streams, env and cwd come in through `io`.
 
 import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import { ExitStatusError, isBuildpackError, UsageError } from '../errors.js';
 import { COMMANDS } from './commands/index.js';
 import type { CliIO, RegisterCommand } from './io.js';
@@ -18,6 +19,7 @@ export function buildProgram(io: CliIO, commands: readonly RegisterCommand[] = C
   const program = new Command('sidecar-buildpack');
   program
     .description('Build, package and test Cloud Foundry supply buildpacks that ship sidecars')
+    .version(pkg.version, '-V, --version', 'print the version of sidecar-buildpack')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
