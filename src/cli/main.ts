@@ -20,6 +20,8 @@ export function buildProgram(io: CliIO, commands: readonly RegisterCommand[] = C
   program
     .description('Build, package and test Cloud Foundry supply buildpacks that ship sidecars')
     .version(pkg.version, '-V, --version', 'print the version of sidecar-buildpack')
+    // the program's own options only before a command: `package --version 9.9.9` is package's
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

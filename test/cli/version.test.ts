@@ -13,6 +13,12 @@ describe('sidecar-buildpack --version', () => {
     });
   }
 
+  it("leaves a command's own --version alone", async () => {
+    const r = await cli(['dependency', 'add', 'agent', '--version'], { cwd: REPO_ROOT });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include("option '--version <version>' argument missing");
+  });
+
   it('is listed in --help', async () => {
     const r = await cli(['--help'], { cwd: REPO_ROOT });
     expect(r.stdout).to.match(/-V, --version +print the version of sidecar-buildpack/);
