@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { stripAnsi } from '../src/log/logger.js';
 import { serve, TestServer } from '../test/helpers/http-server.js';
 import { sha256, tgzBuffer } from '../test/helpers/archives.js';
 import { agentManifest, leftoversAfterFailure, makeBuildpack, runSupply, stagingDirs, tempRoot, tree, type StagingDirs, type SupplyRun } from './helpers/staging.js';
@@ -58,7 +59,21 @@ describe('reliability: hostile manifests and env', () => {
   const base = (extra = ''): string => agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }, extra);
 
   describe('manifest.yml', () => {
+    it('a misspelled top-level key (sidecar:): staging warns with a "did you mean" instead of ignoring it in silence', async () => {
+      const { run, dirs } = await stage(base().replace('\nsidecars:\n', '\nsidecar:\n'));
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(stripAnsi(run.stdout)).to.match(/\*\*WARNING\*\* \S*manifest\.yml: unknown top-level key "sidecar" is ignored; did you mean "sidecars"\?/);
+      const launch = await fs.readFile(path.join(dirs.deps, '0', 'launch.yml'), 'utf8').catch(() => '');
+      expect((YAML.parse(launch) as { processes?: unknown[] } | null)?.processes ?? [], 'no sidecar was declared').to.deep.equal([]);
+    });
+
     context('failure cases', () => {
+      it('broken YAML: refused naming the line and column', async () => {
+        const { run, dirs } = await stage(`${base()}include_files: [a, b\n`);
+        await expectRejected(run, dirs, 'manifest.yml: invalid YAML at line ');
+        expect(run.stdout).to.match(/invalid YAML at line \d+, column \d+: /);
+      });
+
       it('a YAML alias bomb: refused, naming the file', async () => {
         const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
         for (let i = 1; i < 10; i++) {
@@ -201,12 +216,17 @@ describe('reliability: hostile manifests and env', () => {
     });
 
     it('a command path with metacharacters is quoted: never run as shell', async () => {
-      const manifest = base().replace('command: bin/agent', 'command: "bin/$(touch${IFS}$HOME/PWNED)`id>$HOME/PWNED`"');
+      // The dependency really holds a program of that name (staging refuses a command it does
+      // not contain): launched, it is that file that runs, and no part of its name as shell.
+      const weird = 'bin/$(touch${IFS}$HOME/PWNED)`id>$HOME/PWNED`';
+      const body = await tgzBuffer({ [weird]: '#!/bin/sh\necho ran-as-a-file\n' });
+      server.route('/weird.tgz', serve.bytes(body));
+      const manifest = agentManifest({ uri: server.url('/weird.tgz'), sha256: sha256(body) }).replace('command: bin/agent', `command: ${JSON.stringify(weird)}`);
       const { run, dirs } = await stage(manifest);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       const launch = YAML.parse(await fs.readFile(path.join(dirs.deps, '0', 'launch.yml'), 'utf8'));
       const started = spawnSync('/bin/bash', ['-c', launch.processes[0].command], { env: { PATH: process.env.PATH, HOME: root.dir, DEPS_DIR: dirs.deps }, encoding: 'utf8', timeout: 30_000 });
-      expect(started.status).not.to.equal(0); // no such program: it fails, harmlessly
+      expect([started.status, started.stdout], started.stderr).to.deep.equal([0, 'ran-as-a-file\n']);
       expect(await fs.stat(pwned).catch(() => null), 'a hostile value was executed').to.equal(null);
     });
   });

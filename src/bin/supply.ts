@@ -42,6 +42,7 @@ async function main(): Promise<number> {
   const buildpackDir = path.basename(here) === 'dist' ? path.dirname(here) : path.resolve(here, '../..');
   try {
     const manifest = await loadManifest(buildpackDir);
+    for (const w of manifest.warnings ?? []) logger.warning(w);
     const buildpackVersion = (await fs.readFile(path.join(buildpackDir, 'VERSION'), 'utf8').catch(() => '')).trim();
     const fetcher = new HttpFetcher({
       env: process.env,

@@ -17,6 +17,15 @@ const URI_SCHEMES = ['http:', 'https:', 'file:'];
 const DEPENDENCY_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 
+/**
+ * Every top-level key a buildpack manifest may have: libbuildpack's (url_to_dependency_map and
+ * packaging_profiles are read by its packager) and the toolkit's `sidecars`.
+ */
+export const TOP_LEVEL_KEYS = [
+  'language', 'stack', 'default_versions', 'dependency_deprecation_dates', 'dependencies', 'include_files',
+  'exclude_files', 'pre_package', 'url_to_dependency_map', 'packaging_profiles', 'sidecars',
+];
+
 export type ParseOptions = ReadYamlOptions;
 
 /**
@@ -30,6 +39,7 @@ export function parseManifest(text: string, file: string, options: ParseOptions 
   const raw: Data = isData(doc) ? doc : {};
 
   const dependencies = f.list(raw.dependencies, 'dependencies').map((d, i) => readDependency(f, d, `dependencies[${i}]`));
+  const warnings = misspelledKeys(Object.keys(raw), file);
   return {
     file,
     language: f.optString(raw.language, 'language') ?? '',
@@ -44,7 +54,42 @@ export function parseManifest(text: string, file: string, options: ParseOptions 
     ...optional('pre_package', f.optString(raw.pre_package, 'pre_package')),
     sidecars: parseSidecars(raw.sidecars, dependencies, file),
     raw,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/**
+ * A warning for each unknown top-level key that looks like a misspelling of a known one (at most
+ * one edit per four characters, at least one): it would otherwise be ignored in silence. Unknown
+ * keys unlike any known one are left alone (a buildpack's own extension).
+ */
+function misspelledKeys(keys: string[], file: string): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    if (TOP_LEVEL_KEYS.includes(key)) continue;
+    const folded = key.toLowerCase().replace(/-/g, '_');
+    let best: { known: string; d: number } | undefined;
+    for (const known of TOP_LEVEL_KEYS) {
+      const d = editDistance(folded, known);
+      if (d <= Math.max(1, Math.floor(known.length / 4)) && (best === undefined || d < best.d)) best = { known, d };
+    }
+    if (best) out.push(`${file}: unknown top-level key ${JSON.stringify(key)} is ignored; did you mean ${JSON.stringify(best.known)}?`);
+  }
+  return out;
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 /**

@@ -137,4 +137,10 @@ export interface Manifest {
   sidecars: SidecarSpec[];
   /** The whole parsed document, unknown keys included (strings everywhere). */
   raw: Record<string, unknown>;
+  /**
+   * What the parser accepted but doubts, for the caller to print as warnings: a top-level key
+   * it does not know that is close to one it does (`sidecar:`, `dependancies:`), with a
+   * "did you mean". Absent when there is nothing to say.
+   */
+  warnings?: string[];
 }

@@ -1,7 +1,7 @@
 // Safe YAML reading for manifests: every scalar stays a string (as libbuildpack's Go string fields
 // read it), empty values become null, and alias bombs, duplicate keys and oversized input are refused.
 
-import { parseDocument, isAlias, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 import { ManifestError } from '../errors.js';
 
 /** Largest manifest accepted, in bytes (the platform itself refuses a zip's manifest over 1 MiB). */
@@ -29,10 +29,12 @@ export function readYaml(text: string, file: string, options: ReadYamlOptions = 
 
   // failsafe: no implicit typing at all, so `1.10` stays "1.10" and dates stay "2018-04-01".
   // uniqueKeys is off because our own walk reports duplicates with their key path.
-  const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, merge: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: false, merge: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    throw new ManifestError(file, undefined, `invalid YAML: ${firstLine(first.message)}`, { cause: first });
+    const { line, col } = lineCounter.linePos(first.pos[0]);
+    throw new ManifestError(file, undefined, `invalid YAML at line ${line}, column ${col}: ${firstLine(first.message)}`, { cause: first });
   }
   checkNode(doc.contents as Node | null, '', file);
   try {

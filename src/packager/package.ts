@@ -105,6 +105,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   const doc = parseManifestDocument(text, file);
   assertNotPackaged(doc);
   const manifest = parseManifest(text, file);
+  for (const w of manifest.warnings ?? []) warn(w);
   if (!manifest.language) throw new ManifestError(file, 'language', 'is required: it names the buildpack and its zip');
   validateStack(manifest, options.stack);
   const { excluded, variant } = resolveExclusions(doc, options.cached, options);

@@ -50,6 +50,15 @@ describe('sidecar-buildpack package', () => {
     });
   });
 
+  context('when the manifest has a misspelled top-level key', () => {
+    it('packages and warns with a "did you mean"', async () => {
+      const dir = await makeFixture('good', (m) => `${m}\nsidecar: []\n`);
+      const r = await cli(['package', '--stack', 'cflinuxfs2'], { cwd: dir, env: { HOME: home } });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.include(`warning: ${path.join(dir, 'manifest.yml')}: unknown top-level key "sidecar" is ignored; did you mean "sidecars"?\n`);
+    });
+  });
+
   context('when packaging cached with --json, --output, --dir and the default download cache', () => {
     it('prints one JSON object, one progress line per dependency, and fills ~/.buildpack-packager/cache', async () => {
       const dir = await served();

@@ -189,8 +189,15 @@ describe('parseManifest', () => {
       expect(refusal(bomb).message).to.contain('too many YAML aliases');
     });
     it('refuses invalid YAML and multiple documents', () => {
-      expect(refusal('language: [unclosed\n').message).to.match(/^manifest\.yml: invalid YAML: /);
+      expect(refusal('language: [unclosed\n').message).to.match(/^manifest\.yml: invalid YAML at line \d+, column \d+: /);
       expect(refusal('language: a\n---\nlanguage: b\n').message).to.contain('invalid YAML');
+    });
+    it('says on which line and column the YAML is broken', () => {
+      expect(refusal('language: x\ndependencies:\n- name: a\n   version: 1\n').message).to.equal(
+        'manifest.yml: invalid YAML at line 3, column 9: Nested mappings are not allowed in compact mappings',
+      );
+      expect(refusal('language: x\ninclude_files: [a, b\n').message).to.match(/^manifest\.yml: invalid YAML at line 3, column 1: /);
+      expect(refusal('language: x\nstack: "open\n').message).to.match(/^manifest\.yml: invalid YAML at line 3, column 1: Missing closing "quote/);
     });
     it('refuses text over the size limit', () => {
       expect(() => parseManifest(`language: x\npad: "${'x'.repeat(2048)}"\n`, 'm.yml', { maxBytes: 1024 })).to.throw(
@@ -263,6 +270,28 @@ describe('loadManifest', () => {
         expect.fail('should throw');
       } catch (e) {
         expect((e as ManifestError).message).to.contain('is not a regular file');
+      }
+    });
+  });
+  describe('misspelled top-level keys', () => {
+    it('warns, with a "did you mean", for a key one slip away from a known one', () => {
+      const m = parseManifest(`language: x\nsidecar: []\ndependancies: []\nLanguage: y\ndefault-versions: []\nstacks: cflinuxfs4\n${dep()}`, 'manifest.yml');
+      expect(m.warnings).to.deep.equal([
+        'manifest.yml: unknown top-level key "sidecar" is ignored; did you mean "sidecars"?',
+        'manifest.yml: unknown top-level key "dependancies" is ignored; did you mean "dependencies"?',
+        'manifest.yml: unknown top-level key "Language" is ignored; did you mean "language"?',
+        'manifest.yml: unknown top-level key "default-versions" is ignored; did you mean "default_versions"?',
+        'manifest.yml: unknown top-level key "stacks" is ignored; did you mean "stack"?',
+      ]);
+      expect(m.dependencies).to.have.length(1);
+    });
+    it('says nothing for known keys, nor for keys unlike any known one (a buildpack\'s own)', () => {
+      const m = parseManifest(`language: x\nstack: cflinuxfs4\nurl_to_dependency_map: []\npackaging_profiles: {}\nmy_team_notes: hi\nx: y\n${dep()}`, 'manifest.yml');
+      expect(m).to.not.have.property('warnings');
+    });
+    it('gives no warning for any corpus manifest', () => {
+      for (const f of readdirSync(join(COMPAT_DIR, 'manifests')).filter((n) => !APP_MANIFESTS.includes(n) && !(n in REFUSED) && /\.ya?ml$/.test(n))) {
+        expect(parseManifest(corpusText(`manifests/${f}`), f).warnings, f).to.equal(undefined);
       }
     });
   });
