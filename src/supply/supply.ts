@@ -82,7 +82,7 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   }
   // Before anything is downloaded: sidecars that leave web no memory (issue 12 §4).
   checkSidecarMemory(
-    staged.map((s): StagedMemory => ({ spec: s.spec, source: memorySource(s.spec, ctx.env, `${manifest.file} ${s.key}`) })),
+    staged.map((s): StagedMemory => ({ spec: s.spec, source: memorySource(s.spec, ctx.env, `${path.basename(manifest.file)} ${s.key}`) })),
     ctx.env.MEMORY_LIMIT,
   );
 
