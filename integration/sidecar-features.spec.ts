@@ -447,11 +447,11 @@ describe('sidecar features on the local platform (issue 12)', function () {
 
     it('refuses at staging sidecar memory not below web\'s, with the numbers', async () => {
       const err = (await platform()
-        .deploy({ dir: await app('app-memory'), buildpacks: [await agentBuildpack('bp-memory'), FINAL_BP], env: { AGENT_MEMORY: '5000' }, memoryMb: 1024 })
+        .deploy({ dir: await app('app-memory'), buildpacks: [await agentBuildpack('bp-memory'), FINAL_BP], env: { AGENT_MEMORY: '5000' }, memoryMb: 2048 })
         .catch((e: unknown) => e)) as DeployError;
       expect(err).to.be.instanceOf(DeployError);
       expect(err.phase).to.equal('staging');
-      expect(err.logs).to.include("agent 5000 MB (AGENT_MEMORY) is not below web's 1024 MB: lower AGENT_MEMORY or give web more memory");
+      expect(err.logs).to.include("agent 5000 MB (AGENT_MEMORY) is not below web's 2048 MB: lower AGENT_MEMORY or give web more memory");
     });
   });
 });

@@ -6,6 +6,9 @@ import { SidecarMemoryError } from '../errors.js';
 import { overrideVariableName } from '../manifest/overrides.js';
 import type { SidecarSpec } from '../manifest/types.js';
 
+/** Cloud Controller's default `staging.minimum_staging_memory_mb`: staging never gets less. */
+export const MIN_STAGING_MEMORY_MB = 1024;
+
 /** A sidecar as staged, with where its memory figure came from. */
 export interface StagedMemory {
   spec: SidecarSpec;
@@ -29,7 +32,8 @@ export function memorySource(spec: SidecarSpec, env: Record<string, string | und
 
 /**
  * Throws SidecarMemoryError when the sidecars for `web` together take `MEMORY_LIMIT` or more.
- * The staging memory is never below web's, so this refuses only what Cloud Controller would.
+ * The staging memory is web's or the minimum staging memory, whichever is more — never below
+ * web's — so this refuses only what Cloud Controller would refuse too.
  */
 export function checkSidecarMemory(staged: StagedMemory[], memoryLimit: string | undefined): void {
   const limit = parseMemoryLimit(memoryLimit);
@@ -38,9 +42,10 @@ export function checkSidecarMemory(staged: StagedMemory[], memoryLimit: string |
   const total = web.reduce((sum, s) => sum + (s.spec.memory ?? 0), 0);
   if (web.length === 0 || total < limit) return;
   const part = (s: StagedMemory) => `${s.spec.name} ${s.spec.memory} MB (${s.source})`;
-  const fix = web.map((s) => s.source).join(' or ');
-  if (web.length === 1) {
-    throw new SidecarMemoryError(`${part(web[0])} is not below web's ${limit} MB: lower ${fix} or give web more memory`);
-  }
-  throw new SidecarMemoryError(`the sidecars of web, ${web.map(part).join(' + ')} = ${total} MB, are not below web's ${limit} MB: lower ${fix} or give web more memory`);
+  // Cloud Controller stages with at least its minimum staging memory: at that figure web may
+  // have less, never more, so the refusal stands but the figure is an upper bound.
+  const bound = limit <= MIN_STAGING_MEMORY_MB ? ` (the staging memory: web has at most ${limit} MB)` : '';
+  const fix = `: lower ${web.map((s) => s.source).join(' or ')} or give web more memory`;
+  if (web.length === 1) throw new SidecarMemoryError(`${part(web[0])} is not below web's ${limit} MB${bound}${fix}`);
+  throw new SidecarMemoryError(`the sidecars of web, ${web.map(part).join(' + ')} = ${total} MB, are not below web's ${limit} MB${bound}${fix}`);
 }

@@ -30,8 +30,14 @@ describe('sidecar memory at staging', () => {
 
     context('failure cases', () => {
       it('shows the numbers and where they came from', () => {
+        const e = expectThrow(() => checkSidecarMemory([{ spec: sidecarSpec({ memory: 5000 }), source: 'CONFIG_SERVER_MEMORY' }], '2048m'), SidecarMemoryError);
+        expect(e.message).to.equal("config-server 5000 MB (CONFIG_SERVER_MEMORY) is not below web's 2048 MB: lower CONFIG_SERVER_MEMORY or give web more memory");
+      });
+      it('says the figure is an upper bound at the minimum staging memory (web may have less)', () => {
         const e = expectThrow(() => checkSidecarMemory([{ spec: sidecarSpec({ memory: 5000 }), source: 'CONFIG_SERVER_MEMORY' }], '1024m'), SidecarMemoryError);
-        expect(e.message).to.equal("config-server 5000 MB (CONFIG_SERVER_MEMORY) is not below web's 1024 MB: lower CONFIG_SERVER_MEMORY or give web more memory");
+        expect(e.message).to.equal(
+          "config-server 5000 MB (CONFIG_SERVER_MEMORY) is not below web's 1024 MB (the staging memory: web has at most 1024 MB): lower CONFIG_SERVER_MEMORY or give web more memory",
+        );
       });
       it('adds up the sidecars of web', () => {
         const e = expectThrow(
@@ -46,7 +52,7 @@ describe('sidecar memory at staging', () => {
           SidecarMemoryError,
         );
         expect(e.message).to.equal(
-          "the sidecars of web, config-server 600 MB (manifest.yml sidecars[0].memory) + agent 424 MB (AGENT_MEMORY) = 1024 MB, are not below web's 1024 MB: lower manifest.yml sidecars[0].memory or AGENT_MEMORY or give web more memory",
+          "the sidecars of web, config-server 600 MB (manifest.yml sidecars[0].memory) + agent 424 MB (AGENT_MEMORY) = 1024 MB, are not below web's 1024 MB (the staging memory: web has at most 1024 MB): lower manifest.yml sidecars[0].memory or AGENT_MEMORY or give web more memory",
         );
       });
     });
