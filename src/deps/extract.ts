@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveTooLargeError, MAX_UNPACKED_ENV, OverrideError, UnsafeArchiveError } from '../errors.js';
-import { extractTarStream } from './extract-tar.js';
+import { extractTarFile, extractTarStream } from './extract-tar.js';
 import { extractZipFile } from './extract-zip.js';
 import { fsError, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
@@ -83,6 +83,7 @@ export async function extractFile(file: string, dir: string, options: ExtractOpt
   const kind = options.kind ?? archiveKind(options.name);
   const limits = { archive: options.name, stripComponents: options.stripComponents, maxBytes: options.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES, where: options.where ?? dir };
   if (kind === 'zip') return extractZipFile(file, dir, limits);
+  if (kind === 'tgz' || kind === 'txz') return extractTarFile(file, dir, { ...limits, compression: kind === 'tgz' ? 'gzip' : 'xz' });
   return unpack(createReadStream(file, { highWaterMark: 1024 * 1024 }), dir, kind, options);
 }
 

@@ -1,10 +1,9 @@
-// A streaming tar filter: parses the archive (ustar, pax, GNU long names), checks every entry
-// with EntryGuard, and re-encodes only validated entries as plain ustar (GNU long-name records
-// for long names) for the system tar. Because the extracting tar sees only what was checked,
-// parser differences cannot be exploited. Names are kept as raw bytes (latin1 strings), so
-// names that are not UTF-8 are written exactly as archived and never merge into one.
+// A streaming tar reader: parses the archive (ustar, pax, GNU long names), checks every entry
+// with EntryGuard, and hands only validated entries (and their data) to a sink that creates
+// them (tar-write.ts). Names are kept as raw bytes (latin1 strings), so names that are not
+// UTF-8 are written exactly as archived and never merge into one.
 
-import { Transform, type TransformCallback } from 'node:stream';
+import { Writable } from 'node:stream';
 import { ArchiveTooLargeError, CorruptArchiveError, UnsafeArchiveError } from '../errors.js';
 import { EntryGuard, dirMode, fileMode, shown } from './guard.js';
 
@@ -13,6 +12,31 @@ const BLOCK = 512;
 const MAX_META = 1024 * 1024;
 
 type Kind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'skip';
+
+/** A checked entry, ready to create: `path` and `link` are relative, latin1 (raw bytes). */
+export interface TarEntry {
+  type: 'file' | 'dir' | 'symlink' | 'hardlink';
+  path: string;
+  /** Permission bits as installed (setuid and the like already dropped). */
+  mode: number;
+  /** Seconds since the epoch. */
+  mtime: number;
+  /** Bytes of data that follow (files only). */
+  size: number;
+  /** Symlink target text, or the hardlink's (checked, stripped) target path. */
+  link: string;
+}
+
+/** What creates the entries the reader checked, in archive order. */
+export interface TarSink {
+  entry(e: TarEntry): void;
+  /** Data of the current file entry, in order; `size` bytes in all. */
+  data(chunk: Buffer): void;
+  /** The current file entry's data is complete. */
+  endFile(): void;
+  /** Close whatever is open after a failure (best effort, never throws). */
+  abort(): void;
+}
 
 interface Pending {
   path?: string;
@@ -27,14 +51,18 @@ export interface TarSanitizerOptions {
   archive: string;
   /** Most bytes the entries may expand to in all (checked on the headers, before any data passes). */
   maxBytes?: number;
+  /** Creates the checked entries. */
+  sink: TarSink;
 }
 
 /**
- * Transform from a tar stream to a sanitized tar stream. Device nodes and fifos are skipped;
- * setuid/setgid/sticky bits dropped; owners zeroed. Errors: UnsafeArchiveError for an escaping
- * entry, CorruptArchiveError for a bad header, a truncated stream or an archive with no entries.
+ * A Writable that reads a tar stream and gives its checked entries to the sink. Device nodes
+ * and fifos are skipped; setuid/setgid/sticky bits dropped; owners ignored. Errors:
+ * UnsafeArchiveError for an escaping entry, ArchiveTooLargeError past `maxBytes`,
+ * CorruptArchiveError for a bad header, a truncated stream or an archive with no entries;
+ * the sink's own errors (a full disk...) as they are.
  */
-export class TarSanitizer extends Transform {
+export class TarSanitizer extends Writable {
   private readonly guard: EntryGuard;
   private readonly archive: string;
   private header = Buffer.alloc(BLOCK);
@@ -44,7 +72,7 @@ export class TarSanitizer extends Transform {
   private padding = 0;
   private mode: 'header' | 'data' | 'meta' | 'skip' | 'end' = 'header';
   private passData = false;
-  private outPadding = 0;
+  private readonly sink: TarSink;
   private meta: Buffer[] = [];
   private metaType = '';
   private pending: Pending = {};
@@ -58,34 +86,48 @@ export class TarSanitizer extends Transform {
     this.guard = new EntryGuard(options.stripComponents ?? 0);
     this.archive = options.archive;
     this.maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.sink = options.sink;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
     try {
       this.consume(chunk);
+      done();
+    } catch (e) {
+      this.sink.abort();
+      done(e as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, done: (e?: Error | null) => void): void {
+    this.sink.abort();
+    done(err);
+  }
+
+  override _final(done: (e?: Error | null) => void): void {
+    try {
+      this.end_();
       done();
     } catch (e) {
       done(e as Error);
     }
   }
 
-  override _flush(done: TransformCallback): void {
+  /**
+   * The synchronous interface (used instead of writing to the stream): `consume` each chunk in
+   * order (it may be reused by the caller once this returns), then `end_`. Throws what the
+   * stream would fail with.
+   */
+  end_(): void {
     if (this.mode !== 'end' && (this.headerFill > 0 || this.mode === 'meta' || this.remaining > 0 || this.padding > 0)) {
-      return done(this.corrupt('truncated: the archive ends in the middle of an entry'));
+      throw this.corrupt('truncated: the archive ends in the middle of an entry');
     }
-    if (this.entries === 0) {
-      return done(this.corrupt(this.seenAny ? 'no entries left to extract' : 'the archive contains no entries'));
-    }
-    try {
-      this.guard.finish();
-    } catch (e) {
-      return done(e as Error);
-    }
-    this.push(Buffer.alloc(BLOCK * 2));
-    done();
+    if (this.entries === 0) throw this.corrupt(this.seenAny ? 'no entries left to extract' : 'the archive contains no entries');
+    this.guard.finish();
   }
 
-  private consume(chunk: Buffer): void {
+  /** See {@link end_}. */
+  consume(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
       if (this.mode === 'end') return; // trailing blocks and garbage are ignored, as GNU tar does
@@ -105,11 +147,14 @@ export class TarSanitizer extends Transform {
         const piece = chunk.subarray(at, at + take);
         at += take;
         this.remaining -= take;
-        if (this.mode === 'data' && this.passData) this.push(piece);
+        if (this.mode === 'data' && this.passData) this.sink.data(piece);
         else if (this.mode === 'meta') this.meta.push(Buffer.from(piece));
         if (this.remaining > 0) continue;
         if (this.mode === 'meta') this.onMeta(Buffer.concat(this.meta));
-        if (this.mode === 'data' && this.passData && this.outPadding > 0) this.push(Buffer.alloc(this.outPadding));
+        else if (this.passData) {
+          this.passData = false;
+          this.sink.endFile();
+        }
       }
       if (this.padding > 0) {
         const take = Math.min(this.padding, chunk.length - at);
@@ -162,19 +207,19 @@ export class TarSanitizer extends Transform {
     const mtime = Math.max(0, readNumber(h, 136, 12));
     if (kind === 'symlink') {
       this.guard.symlink(entryPath, rel, linkpath);
-      this.emit2(rel, '2', 0o777, 0, mtime, linkpath);
+      this.give({ type: 'symlink', path: rel, mode: 0o777, mtime, size: 0, link: linkpath });
     } else if (kind === 'hardlink') {
       const target = this.guard.hardlinkTarget(entryPath, linkpath);
       if (target === null) throw new UnsafeArchiveError(shown(entryPath), `hardlink target ${JSON.stringify(shown(linkpath))} is stripped away`);
-      this.emit2(rel, '1', fileMode(mode), 0, mtime, target);
+      this.give({ type: 'hardlink', path: rel, mode: fileMode(mode), mtime, size: 0, link: target });
     } else if (kind === 'dir') {
-      this.emit2(rel, '5', dirMode(mode), 0, mtime, '');
+      this.give({ type: 'dir', path: rel, mode: dirMode(mode), mtime, size: 0, link: '' });
     } else {
       this.expanded += size;
       if (this.expanded > this.maxBytes) throw new ArchiveTooLargeError(this.archive, this.maxBytes);
-      this.emit2(rel, '0', fileMode(mode), size, mtime, '');
-      this.passData = true;
-      this.outPadding = this.padding;
+      this.give({ type: 'file', path: rel, mode: fileMode(mode), mtime, size, link: '' });
+      if (size > 0) this.passData = true;
+      else this.sink.endFile();
     }
   }
 
@@ -187,23 +232,9 @@ export class TarSanitizer extends Transform {
     // 'g' (global pax) records carry only defaults we do not use: ignored.
   }
 
-  /** Push one validated entry's header(s): GNU long-name records first when a name does not fit ustar. */
-  private emit2(name: string, type: string, mode: number, size: number, mtime: number, link: string): void {
+  private give(e: TarEntry): void {
     this.entries++;
-    const nameBytes = Buffer.from(name, 'latin1');
-    const linkBytes = Buffer.from(link, 'latin1');
-    // GNU 'L'/'K' records carry raw bytes (pax records would be charset-converted by GNU tar).
-    if (linkBytes.length > 100) this.pushLong('K', linkBytes, mtime);
-    if (nameBytes.length > 100) this.pushLong('L', nameBytes, mtime);
-    this.push(encodeHeader(nameBytes.subarray(0, 100), type, mode, size, mtime, linkBytes.subarray(0, 100)));
-  }
-
-  private pushLong(type: 'L' | 'K', value: Buffer, mtime: number): void {
-    const body = Buffer.concat([value, Buffer.alloc(1)]);
-    this.push(encodeHeader(Buffer.from('././@LongLink'), type, 0o644, body.length, mtime, Buffer.alloc(0)));
-    this.push(body);
-    const pad = (BLOCK - (body.length % BLOCK)) % BLOCK;
-    if (pad) this.push(Buffer.alloc(pad));
+    this.sink.entry(e);
   }
 
   private corrupt(reason: string): CorruptArchiveError {
@@ -260,32 +291,4 @@ function parsePax(data: Buffer, corrupt: (r: string) => Error): Pending {
     }
   }
   return out;
-}
-
-function encodeHeader(name: Buffer, type: string, mode: number, size: number, mtime: number, link: Buffer): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  name.copy(h, 0);
-  h.write(octal(mode, 7), 100, 'latin1');
-  h.write(octal(0, 7), 108, 'latin1');
-  h.write(octal(0, 7), 116, 'latin1');
-  if (size < 0o77777777777) h.write(octal(size, 11), 124, 'latin1');
-  else {
-    // GNU base-256 for entries of 8 GiB and more.
-    h[124] = 0x80;
-    let n = size;
-    for (let i = 135; i > 124; i--) { h[i] = n % 256; n = Math.floor(n / 256); }
-  }
-  h.write(octal(Math.min(mtime, 0o77777777777), 11), 136, 'latin1');
-  h.write(type, 156, 'latin1');
-  link.copy(h, 157);
-  h.write('ustar\x0000', 257, 'latin1');
-  h.fill(32, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += h[i];
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  return h;
-}
-
-function octal(n: number, width: number): string {
-  return `${n.toString(8).padStart(width, '0')}\0`;
 }
