@@ -347,6 +347,14 @@ describe('sidecar features on the local platform (issue 12)', function () {
       expect(err.phase).to.equal('staging');
       expect(err.logs).to.include('edge-proxy and envoy (sidecars[0]) are both proxies for web');
     });
+    it('refuses a second buildpack\'s proxy for the same process type, naming both', async () => {
+      const first = await buildpack('bp-proxy-a', [await dependency('edge-proxy')], `- {name: envoy, dependency: edge-proxy, command: bin/edge-proxy proxy, proxy: {}}\n`);
+      const second = await buildpack('bp-proxy-b', [await dependency('edge-proxy')], `- {name: edge-proxy, dependency: edge-proxy, command: bin/edge-proxy proxy, proxy: {}}\n`);
+      const err = (await platform().deploy({ dir: await app('app-proxies'), buildpacks: [first, second, FINAL_BP] }).catch((e: unknown) => e)) as DeployError;
+      expect(err).to.be.instanceOf(DeployError);
+      expect(err.phase).to.equal('staging');
+      expect(err.logs).to.include('sidecars[0].proxy: edge-proxy and envoy (of the buildpack at index 0) are both proxies for web');
+    });
   });
 
   describe('a sidecar for tasks', () => {

@@ -9,6 +9,7 @@ import { ManifestError } from '../errors.js';
 import { depsPath, launchCommand, profileFileName, sidecarScriptDir } from './command.js';
 import { hasServiceEnv, renderEnvScript } from './env-script.js';
 import { renderProbeScript } from './probe.js';
+import { proxyMarkerPath } from './proxy.js';
 import { renderAwaitScript, renderForProcessScript, renderProfileScript } from './readiness.js';
 import { renderTaskScript } from './task.js';
 import { VCAP_AWK } from './vcap-awk.js';
@@ -84,6 +85,8 @@ export function renderSidecar(spec: SidecarSpec, idx: string, origin: SpecOrigin
     files.push({ path: `${dir}/liveness`, contents: renderProbeScript(l, { title: `liveness check of sidecar ${spec.name}`, depDir, attemptSeconds }), mode: 0o755 });
   }
   if (spec.tasks) files.push({ path: `${dir}/task`, contents: renderTaskScript(spec, idx), mode: 0o755 });
+  // read by later buildpacks' supply: one proxy per process type across buildpacks
+  if (spec.proxy) files.push({ path: proxyMarkerPath(spec.name), contents: spec.process_types.map((t) => `${t}\n`).join(''), mode: 0o644 });
   files.push({
     path: `profile.d/${profileFileName(spec.name)}`,
     contents: renderProfileScript(spec, {

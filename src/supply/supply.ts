@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import * as m from '../manifest/index.js';
 import type { Manifest } from '../manifest/types.js';
 import { checkSidecarMemory, memorySource, type StagedMemory } from '../sidecar/memory.js';
+import { checkOtherProxies } from '../sidecar/proxy.js';
 import { renderSidecar, splitCommand } from '../sidecar/render.js';
 import { checkBuildpackVersion, storeBuildpackMetadata } from './metadata.js';
 
@@ -85,6 +86,7 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     staged.map((s): StagedMemory => ({ spec: s.spec, source: memorySource(s.spec, ctx.env, `${path.basename(manifest.file)} ${s.key}`) })),
     ctx.env.MEMORY_LIMIT,
   );
+  await checkOtherProxies(ctx.depsDir, ctx.depsIdx, staged, manifest.file);
 
   for (const { spec, key, versionConstraint, applied } of staged) {
     for (const a of applied) logger.info(`Sidecar ${spec.name}: using ${a}`);

@@ -5,7 +5,11 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ManifestError } from '../../src/errors.js';
 import type { ReadinessSpec } from '../../src/manifest/types.js';
+import { checkOtherProxies } from '../../src/sidecar/proxy.js';
+import { expectRejection } from '../helpers/assert.js';
+import { writeSidecar } from '../helpers/sidecar-spec.js';
 import { Droplet, Run, Target, launchProcess, releaseAfterEach, spec, until } from './harness.js';
 
 const PRINT_PORTS = 'echo "PORT=$PORT VCAP_APP_PORT=$VCAP_APP_PORT APP_PORT=$APP_PORT"';
@@ -99,6 +103,22 @@ describe('proxy sidecars and volumes at launch', () => {
       const run = await launchProcess(d, 'true', instanceEnv());
       await run.done;
       expect(run.stderr).to.include(`sidecar agent: cannot create volume v at ${path.join(d.root, 'blocked/v')}`);
+    });
+  });
+
+  describe('#checkOtherProxies (one proxy per process type across buildpacks)', () => {
+    it('refuses a proxy for a type an earlier buildpack\'s proxy took, naming both; accepts other types', async () => {
+      const d = await Droplet.create(spec({ name: 'envoy', proxy: { app_port: 8081 }, process_types: ['web', 'api'] }), '');
+      await writeSidecar(d.deps, spec({ name: 'plain' }), '', '2');
+      const mine = (over: Parameters<typeof spec>[0]) => [{ spec: spec({ name: 'edge-proxy', proxy: { app_port: 9000 }, ...over }), key: 'sidecars[0]' }];
+      const e = await expectRejection(checkOtherProxies(d.deps, '1', mine({ process_types: ['worker', 'api'] }), 'manifest.yml'), ManifestError);
+      expect(e.message).to.equal(
+        "manifest.yml: sidecars[0].proxy: edge-proxy and envoy (of the buildpack at index 0) are both proxies for api: only one process can listen on the instance's port",
+      );
+      await checkOtherProxies(d.deps, '1', mine({ process_types: ['worker'] }), 'manifest.yml');
+      // its own earlier files (same index, padded or not) are not another buildpack's
+      await checkOtherProxies(d.deps, '00', mine({}), 'manifest.yml');
+      await checkOtherProxies(d.deps, '1', [{ spec: spec({ name: 'no-proxy' }), key: 'sidecars[0]' }], 'manifest.yml');
     });
   });
 });
