@@ -1,14 +1,12 @@
-// bin/supply's peak memory downloading a large dependency, and the cost of the staging Node
-// bootstrap (PATH without node, runtime already in CACHE) over plain node-on-PATH.
+// bin/supply's peak memory downloading a large dependency (the node-less bootstrap cases are in
+// bootstrap.ts).
 
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { makeNoNodePath } from '../../test/helpers/no-node-path.js';
-import { makeBenchBuildpack } from '../lib/buildpack.js';
 import type { BenchContext, CaseResult } from '../lib/context.js';
-import { makeRuntimeTgz, type GeneratedArchive } from '../lib/inputs.js';
-import { median, sample, timeRun } from '../lib/measure.js';
-import { PAYLOAD_SIDECAR, freshDir, payloadDependency, secs, settle, supplySetup, supplyTrial, type SupplySetup } from './supply.js';
+import type { GeneratedArchive } from '../lib/inputs.js';
+import { median, timeRun } from '../lib/measure.js';
+import { freshDir, payloadDependency, settle, supplySetup, type SupplySetup } from './supply.js';
 
 const GNU_TIME = '/usr/bin/time';
 
@@ -78,54 +76,4 @@ export async function peakRssCase(ctx: BenchContext, archive: GeneratedArchive):
     baseline: '—',
     raw: { peak_rss_kib: kib, median_peak_rss_mib: mib, wall_ms: ms, wall_median_ms: median(ms), input_bytes: archive.bytes, measured_with: via },
   };
-}
-
-/**
- * bootstrap_node_ms: bin/supply on a PATH without node (runtime already in CACHE, served once),
- * 1 MiB dependency in the app cache, minus the same with node on PATH. Same buildpack, same cache.
- */
-export async function bootstrapCase(ctx: BenchContext, archive: GeneratedArchive): Promise<CaseResult> {
-  const key = 'bootstrap_node_ms';
-  const root = path.join(ctx.work, key);
-  await fs.mkdir(root, { recursive: true });
-  const runtime = await makeRuntimeTgz(path.join(root, 'node-runtime.tgz'), process.execPath);
-  const runtimePath = `/${key}/node-runtime.tgz`;
-  const bp = await makeBenchBuildpack(path.join(root, 'buildpack'), {
-    dependencies: [payloadDependency(ctx, `/${key}/payload.tgz`, archive), { name: 'node', version: '22.0.0', uri: ctx.server.add(runtimePath, runtime.file), sha256: runtime.sha256 }],
-    sidecars: [PAYLOAD_SIDECAR],
-  });
-  const noNodePath = await makeNoNodePath();
-  try {
-    const base = { bp, build: path.join(root, 'build'), cache: path.join(root, 'cache'), deps: path.join(root, 'deps') };
-    await fs.mkdir(base.build, { recursive: true });
-    await fs.mkdir(base.cache, { recursive: true });
-    const stackEnv = { ...ctx.env, CF_STACK: 'cflinuxfs4' };
-    const withoutNode: SupplySetup = { ...base, env: { ...stackEnv, PATH: noNodePath } };
-    const withNode: SupplySetup = { ...base, env: stackEnv };
-    // prime: the runtime is downloaded once into CACHE, the payload into the app cache
-    await freshDir(base.deps);
-    const first = await timeRun(path.join(bp, 'bin', 'supply'), [base.build, base.cache, base.deps, '0'], { env: withoutNode.env });
-    if (!first.stdout.includes('Installing node')) throw new Error(`the runtime was not installed on the first run:\n${first.stdout}`);
-    const samples = await sample(supplyTrial(withoutNode, 'Using cached payload 1.0.0'), supplyTrial(withNode, 'Using cached payload 1.0.0'), ctx.fastRuns);
-    const runtimeRequests = ctx.server.requests.get(runtimePath) ?? 0;
-    const diff = samples.figureMedian - samples.baselineMedian;
-    return {
-      key,
-      value: diff,
-      unit: 'ms',
-      target: 50,
-      figure: secs(samples.figureMedian),
-      baseline: secs(samples.baselineMedian),
-      raw: {
-        without_node_median_ms: samples.figureMedian,
-        with_node_median_ms: samples.baselineMedian,
-        without_node_ms: samples.figure,
-        with_node_ms: samples.baseline,
-        runtime_downloads: runtimeRequests,
-        input_bytes: archive.bytes,
-      },
-    };
-  } finally {
-    await fs.rm(noNodePath, { recursive: true, force: true });
-  }
 }

@@ -1,11 +1,14 @@
 // Buildpacks for the benchmark: a copy of this repository's buildpack (bin/ shims, the committed
 // dist/supply.cjs bundle, VERSION) whose manifest.yml lists generated dependencies served by the
-// benchmark's own 127.0.0.1 server, optionally "cached" (the files under dependencies/).
+// benchmark's own 127.0.0.1 server, optionally "cached" (the files under dependencies/), and the
+// staging runtime table dist/runtime.tsv made from that manifest.
 
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseManifest } from '../../src/manifest/parse.js';
+import { RUNTIME_TABLE_PATH, runtimeTableFor } from '../../src/packager/runtime-table.js';
 
 /** The repository root (bench/lib/ is two levels below it). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -69,7 +72,10 @@ export async function makeBenchBuildpack(dir: string, spec: BenchBuildpackSpec):
     await fs.chmod(path.join(dir, f), 0o755);
   }
   await fs.writeFile(path.join(dir, 'VERSION'), '0.0.0-bench\n');
-  await fs.writeFile(path.join(dir, 'manifest.yml'), manifestText(spec));
+  const manifest = manifestText(spec);
+  await fs.writeFile(path.join(dir, 'manifest.yml'), manifest);
+  // what bin/supply reads on a stack without node, as `npm run build` writes it for this repo
+  await fs.writeFile(path.join(dir, RUNTIME_TABLE_PATH), runtimeTableFor(manifest, path.join(dir, 'manifest.yml'), 'bench', parseManifest));
   for (const d of spec.dependencies) {
     if (!d.cachedFrom) continue;
     const target = path.join(dir, ...cachedFilePath(d.uri).split('/'));

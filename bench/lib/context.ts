@@ -1,6 +1,7 @@
 // What every benchmark case gets: its scratch dir, the file server, the run count, input sizes,
 // the child-process environment, and the shape of what it returns.
 
+import type { LoadReport } from './load.js';
 import type { FileServer } from './server.js';
 
 const MiB = 1024 * 1024;
@@ -15,12 +16,14 @@ export interface Sizes {
   rss: number;
   /** Each of package_cached_ratio's three dependencies (issue: 50 MiB). */
   packageDep: number;
+  /** The sidecar payload of the node-less bootstrap cases (issue 14: 8 MiB). */
+  bootstrapPayload: number;
 }
 
 export function sizesFor(quick: boolean): Sizes {
   return quick
-    ? { supply: 8 * MiB, small: 1 * MiB, rss: 64 * MiB, packageDep: 8 * MiB }
-    : { supply: 50 * MiB, small: 1 * MiB, rss: 500 * MiB, packageDep: 50 * MiB };
+    ? { supply: 8 * MiB, small: 1 * MiB, rss: 64 * MiB, packageDep: 8 * MiB, bootstrapPayload: 8 * MiB }
+    : { supply: 50 * MiB, small: 1 * MiB, rss: 500 * MiB, packageDep: 50 * MiB, bootstrapPayload: 8 * MiB };
 }
 
 export interface BenchContext {
@@ -60,6 +63,10 @@ export interface CaseResult {
   /** Raw medians and samples (ms unless the name says otherwise). */
   raw: Record<string, unknown>;
   error?: string;
+  /** false for figures that are sizes, not times: the machine's load cannot make them noisy. */
+  timed?: boolean;
+  /** How busy the machine was during the case (set by the runner). */
+  load?: LoadReport;
 }
 
 export const MEBIBYTE = MiB;

@@ -1,5 +1,5 @@
 // Benchmark inputs, generated on each run (nothing large is committed): `.tgz` archives of random,
-// incompressible data, their sha256, and a runtime tarball whose bin/node execs this node.
+// incompressible data, their sha256, and a staging runtime of real size (this node's binary).
 
 import { spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -66,18 +66,54 @@ export async function makeRandomTgz(file: string, payloadBytes: number): Promise
   return { file, sha256: await sha256File(file), bytes: (await fs.stat(file)).size };
 }
 
+/** The staging runtime of real size: this node's binary packed as CF's node dependency is. */
+export interface RealRuntime extends GeneratedArchive {
+  /** The bare binary's size, and its size compressed by `gzip -c` (the floor of what must travel). */
+  binaryBytes: number;
+  binaryGzipBytes: number;
+  /** What else went in beside bin/node (relative paths). */
+  extras: string[];
+}
+
 /**
- * A staging runtime tarball shaped like the CF node dependency (bin/node at its root); its
- * bin/node execs `realNode`, so bin/supply's no-node path runs the same node as the PATH path.
+ * `bin/node` (a copy of `realNode`) plus whatever of npm, the headers and docs sit beside it in
+ * its install prefix (`lib/node_modules/npm`, `include/node`, `share/doc/node`), in one `.tgz`
+ * made by `tar -czf` (gzip's default level, like CF's node tarballs).
  */
-export async function makeRuntimeTgz(file: string, realNode: string): Promise<GeneratedArchive> {
+export async function makeRealRuntimeTgz(file: string, realNode: string): Promise<RealRuntime> {
   const src = `${file}.src`;
+  await fs.rm(src, { recursive: true, force: true });
   await fs.mkdir(path.join(src, 'bin'), { recursive: true });
-  await fs.writeFile(path.join(src, 'bin', 'node'), `#!/bin/sh\nexec '${realNode.replace(/'/g, `'\\''`)}' "$@"\n`, { mode: 0o755 });
+  const real = await fs.realpath(realNode);
+  await fs.copyFile(real, path.join(src, 'bin', 'node'));
+  await fs.chmod(path.join(src, 'bin', 'node'), 0o755);
+  const prefix = path.dirname(path.dirname(real));
+  const extras: string[] = [];
+  for (const rel of ['lib/node_modules/npm', 'include/node', 'share/doc/node']) {
+    if (await fs.stat(path.join(prefix, rel)).then((s) => s.isDirectory(), () => false)) extras.push(rel);
+  }
   try {
-    sh('tar -czf "$2" -C "$1" bin', [src, file]);
+    const parts = extras.map((e) => `-C "$3" '${e}'`).join(' ');
+    sh(`tar -czf "$2" -C "$1" bin ${parts}`, [src, file, prefix]);
+    const gz = `${file}.node.gz`;
+    sh('gzip -c "$1" > "$2"', [path.join(src, 'bin', 'node'), gz]);
+    const binaryGzipBytes = (await fs.stat(gz)).size;
+    await fs.rm(gz, { force: true });
+    const binaryBytes = (await fs.stat(path.join(src, 'bin', 'node'))).size;
+    return { file, sha256: await sha256File(file), bytes: (await fs.stat(file)).size, binaryBytes, binaryGzipBytes, extras };
   } finally {
     await fs.rm(src, { recursive: true, force: true });
   }
-  return { file, sha256: await sha256File(file), bytes: (await fs.stat(file)).size };
+}
+
+/** Bytes of every regular file under `dir` (0 when it does not exist). */
+export async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await treeBytes(p);
+    else if (e.isFile()) total += (await fs.stat(p)).size;
+  }
+  return total;
 }

@@ -22,9 +22,20 @@ export function machine(): Machine {
   };
 }
 
-/** Whether a result meets its target (every target is an upper bound). */
+/** Whether the figure is a time taken while the machine was busy (then it is never called met). */
+export function noisy(r: CaseResult): boolean {
+  return r.timed !== false && r.load?.noisy === true;
+}
+
+/** Whether a result meets its target (every target is an upper bound) on a quiet machine. */
 export function met(r: CaseResult): boolean {
-  return r.value !== null && r.value <= r.target;
+  return r.value !== null && r.value <= r.target && !noisy(r);
+}
+
+function verdict(r: CaseResult): string {
+  if (r.value === null) return '✗';
+  if (noisy(r)) return `noisy (${r.load!.reason})`;
+  return met(r) ? '✓' : '✗';
 }
 
 function formatValue(r: CaseResult): string {
@@ -40,14 +51,14 @@ function formatTarget(r: CaseResult): string {
 /** The human table (plain text, aligned columns). */
 export function renderTable(results: CaseResult[], m: Machine, runs: number, quick: boolean, fastRuns = runs): string {
   const head = ['key', 'figure', 'baseline', 'value', 'target', ''];
-  const rows = results.map((r) => [r.key, r.figure, r.baseline, formatValue(r), formatTarget(r), met(r) ? '✓' : '✗']);
+  const rows = results.map((r) => [r.key, r.figure, r.baseline, formatValue(r), formatTarget(r), verdict(r)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const out = [
     `machine: ${m.cores} cores (${m.cpu}), ${m.memory_mib} MiB, node ${m.node}, ${m.platform}`,
     `medians of ${runs} runs (${fastRuns} for sub-second figures) after one warm-up${quick ? ' (--quick: smaller inputs)' : ''}; baselines measured in the same run, interleaved`,
     ...(quick ? ['--quick: the supply ratios of its 8 MiB inputs are dominated by start-up time; only a full run compares with the targets'] : []),
-    `load average (1 min) now: ${os.loadavg()[0].toFixed(2)} — figures taken while other work ran on this machine are noisy (see raw.*.load_avg_1m)`,
+    `load average (1 min) now: ${os.loadavg()[0].toFixed(2)}; a time taken while the load average was above 1 or other processes used CPU is marked noisy and never met (raw.*.load)`,
     '',
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
@@ -63,7 +74,8 @@ export function resultsJson(results: CaseResult[], m: Machine, runs: number, qui
   for (const r of results) json[r.key] = r.value;
   json.targets = Object.fromEntries(results.map((r) => [r.key, r.target]));
   json.met = Object.fromEntries(results.map((r) => [r.key, met(r)]));
-  json.raw = Object.fromEntries(results.map((r) => [r.key, r.error ? { ...r.raw, error: r.error } : r.raw]));
+  json.noisy = Object.fromEntries(results.map((r) => [r.key, noisy(r)]));
+  json.raw = Object.fromEntries(results.map((r) => [r.key, { ...r.raw, ...(r.load ? { load: r.load } : {}), ...(r.error ? { error: r.error } : {}) }]));
   json.machine = m;
   json.runs = runs;
   json.fast_runs = fastRuns;

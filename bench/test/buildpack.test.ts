@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadManifest } from '../../src/manifest/index.js';
+import { parseRuntimeTable } from '../../src/packager/runtime-table.js';
 import { cachedFilePath, makeBenchBuildpack } from '../lib/buildpack.js';
 
 describe('bench buildpack', () => {
@@ -29,6 +30,18 @@ describe('bench buildpack', () => {
       expect(m.dependencies.map((d) => [d.name, d.version, d.uri, d.cf_stacks])).to.deep.equal([['payload', '1.0.0', 'http://127.0.0.1:9/x/payload.tgz', ['cflinuxfs4']]]);
       expect(m.sidecars.map((s) => [s.name, s.dependency, s.command, s.process_types])).to.deep.equal([['payload', 'payload', 'bin/payload', ['web']]]);
       for (const f of ['bin/supply', 'bin/detect', 'dist/supply.cjs']) expect((await fs.stat(path.join(bp, f))).mode & 0o777).to.equal(0o755);
+    });
+
+    it('writes the staging runtime table bin/supply reads without node', async () => {
+      const bp = await makeBenchBuildpack(path.join(tmp, 'bp'), {
+        dependencies: [{ name: 'node', version: '22.0.0', uri: 'http://127.0.0.1:9/x/node.tgz', sha256: 'c'.repeat(64) }],
+        sidecars: [],
+      });
+      const { rows } = parseRuntimeTable(await fs.readFile(path.join(bp, 'dist', 'runtime.tsv'), 'utf8'));
+      expect(rows.map((r) => [r.stack, r.uri, r.sha256])).to.deep.equal([
+        ['cflinuxfs4', 'http://127.0.0.1:9/x/node.tgz', 'c'.repeat(64)],
+        ['*', 'http://127.0.0.1:9/x/node.tgz', 'c'.repeat(64)],
+      ]);
     });
 
     it('puts a cached dependency at dependencies/<md5(uri)>/<basename> and names it in file:', async () => {

@@ -9,9 +9,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { childEnv, type CaseResult } from '../lib/context.js';
-import { makeRandomTgz, makeRuntimeTgz, sha256File } from '../lib/inputs.js';
+import { makeRandomTgz, makeRealRuntimeTgz, sha256File, treeBytes } from '../lib/inputs.js';
 import { median, sample, timeRun } from '../lib/measure.js';
-import { machine, met, renderTable, resultsJson } from '../lib/report.js';
+import { judge, watchLoad } from '../lib/load.js';
+import { machine, met, noisy, renderTable, resultsJson } from '../lib/report.js';
 import { startFileServer } from '../lib/server.js';
 
 function get(url: string): Promise<{ status: number; body: Buffer; length?: string }> {
@@ -97,14 +98,31 @@ describe('bench lib', () => {
     });
   });
 
-  describe('#makeRuntimeTgz', () => {
-    it('makes a runtime whose bin/node runs the given node', async () => {
-      const a = await makeRuntimeTgz(path.join(tmp, 'rt.tgz'), process.execPath);
+  describe('#makeRealRuntimeTgz', () => {
+    it('packs this node binary itself as bin/node, with the sizes of the binary and of its gzip', async function () {
+      this.timeout(120000);
+      const a = await makeRealRuntimeTgz(path.join(tmp, 'rt.tgz'), process.execPath);
       const dir = path.join(tmp, 'rt');
       await fs.mkdir(dir);
       spawnSync('tar', ['-xzf', a.file, '-C', dir]);
       const r = spawnSync(path.join(dir, 'bin', 'node'), ['-p', 'process.version']);
       expect(r.stdout.toString().trim()).to.equal(process.version);
+      expect(a.binaryBytes).to.equal((await fs.stat(await fs.realpath(process.execPath))).size);
+      expect(a.binaryGzipBytes).to.be.within(1, a.bytes);
+      for (const e of a.extras) expect((await fs.stat(path.join(dir, e))).isDirectory(), e).to.equal(true);
+      expect(a.sha256).to.equal(await sha256File(a.file));
+    });
+  });
+
+  describe('#treeBytes', () => {
+    it('adds the sizes of the regular files below a dir, 0 for a missing one', async () => {
+      const d = path.join(tmp, 'tree');
+      await fs.mkdir(path.join(d, 'a', 'b'), { recursive: true });
+      await fs.writeFile(path.join(d, 'x'), 'abc');
+      await fs.writeFile(path.join(d, 'a', 'b', 'y'), Buffer.alloc(1000));
+      await fs.symlink('x', path.join(d, 'link'));
+      expect(await treeBytes(d)).to.equal(1003);
+      expect(await treeBytes(path.join(tmp, 'missing'))).to.equal(0);
     });
   });
 
@@ -156,6 +174,30 @@ describe('bench lib', () => {
       expect(table).to.match(/b_ms\s+.*60\.0 ms\s+≤ 50 ms\s+✗/);
       expect(table).to.match(/c_ratio\s+.*error.*✗/);
       expect(table).to.contain('c_ratio: boom').and.contain('cores');
+    });
+    it('never calls a time taken on a busy machine met: it shows it as noisy, with why; sizes cannot be noisy', () => {
+      const busy = judge(0.4, 1.3, 1.3, 0.1);
+      const neighbour = judge(0.2, 0.3, 0.3, 0.9);
+      const quiet = judge(0.2, 0.6, 0.6, 0.02);
+      expect([busy.noisy, neighbour.noisy, quiet.noisy]).to.deep.equal([true, true, false]);
+      const noisyOk: CaseResult = { ...ok, key: 'n_ratio', load: busy };
+      const size: CaseResult = { ...ok, key: 's_ratio', timed: false, load: busy };
+      expect([noisyOk, size, { ...ok, load: quiet }].map(met)).to.deep.equal([false, true, true]);
+      expect([noisyOk, size].map(noisy)).to.deep.equal([true, false]);
+      const table = renderTable([noisyOk, { ...ok, key: 'm_ratio', load: neighbour }], machine(), 5, false);
+      expect(table).to.match(/n_ratio\s+.*0\.90\s+≤ 1\s+noisy \(load average 1\.30 > 1\)/);
+      expect(table).to.match(/m_ratio\s+.*noisy \(other processes used 0\.90 cores\)/);
+      const json = resultsJson([noisyOk], machine(), 5, false);
+      expect(json.met).to.deep.equal({ n_ratio: false });
+      expect(json.noisy).to.deep.equal({ n_ratio: true });
+      expect((json.raw as Record<string, { load: unknown }>).n_ratio.load).to.deep.equal(busy);
+    });
+    it('watches the load of a stretch of time: the load average and the CPU of other processes', async () => {
+      const w = watchLoad();
+      await new Promise((r) => setTimeout(r, 50));
+      const report = w.stop();
+      expect(report.max).to.be.at.least(report.before);
+      expect(report.others_cores === null || report.others_cores >= 0).to.equal(true);
     });
     it('writes the keys at the top level, with targets, raw medians and the machine', () => {
       const json = resultsJson([ok, failed], machine(), 5, true);

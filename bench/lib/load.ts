@@ -1,0 +1,88 @@
+// How busy the machine was while a case ran. The 1-minute load average (sampled every second,
+// before and during the case) counts the benchmark's own processes too; the CPU time of every
+// process that is not the benchmark or one of its children (from /proc/stat minus this process
+// tree's own times) names a neighbour directly. A figure taken while either was high is "noisy":
+// shown, recorded, never called met.
+
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/** Noisy above this 1-minute load average at any moment of the case (issue 14: "above 1"). */
+export const MAX_LOAD = 1;
+/** Noisy when other processes used more than this many cores on average during the case. */
+export const MAX_OTHERS_CORES = 0.25;
+
+export interface LoadReport {
+  /** 1-minute load average when the case started and ended, and the highest seen in between. */
+  before: number;
+  after: number;
+  max: number;
+  /** Cores used on average by processes outside the benchmark's tree; null where /proc is missing. */
+  others_cores: number | null;
+  noisy: boolean;
+  /** Why it is noisy, for the table. */
+  reason?: string;
+}
+
+/** Busy CPU ticks of the whole machine and of this process tree (self + reaped children), in USER_HZ. */
+function ticks(): { busy: number; own: number } | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu[7] ?? 0);
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after the comm field
+    return { busy, own: f[11] + f[12] + f[13] + f[14] };
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const HZ = 100;
+
+/** Judge a report: noisy when the load average went above MAX_LOAD or a neighbour used CPU. */
+export function judge(before: number, after: number, max: number, others: number | null): LoadReport {
+  const reasons: string[] = [];
+  if (max > MAX_LOAD) reasons.push(`load average ${max.toFixed(2)} > ${MAX_LOAD}`);
+  if (others !== null && others > MAX_OTHERS_CORES) reasons.push(`other processes used ${others.toFixed(2)} cores`);
+  return { before, after, max, others_cores: others, noisy: reasons.length > 0, ...(reasons.length ? { reason: reasons.join(', ') } : {}) };
+}
+
+/** Start watching; `stop()` gives the report of the time in between. */
+export function watchLoad(): { stop(): LoadReport } {
+  const before = os.loadavg()[0];
+  let max = before;
+  const t0 = ticks();
+  const start = process.hrtime.bigint();
+  const timer = setInterval(() => (max = Math.max(max, os.loadavg()[0])), 1000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      const after = os.loadavg()[0];
+      max = Math.max(max, after);
+      const t1 = ticks();
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const others = t0 && t1 && seconds > 0 ? Math.max(0, (t1.busy - t0.busy - (t1.own - t0.own)) / HZ / seconds) : null;
+      return judge(before, after, max, others);
+    },
+  };
+}
+
+/**
+ * Wait until the 1-minute load average is at most `target` (the previous case's own load
+ * decays in about a minute), at most `maxWaitMs`. Resolves with the load it reached.
+ */
+export async function settleLoad(target: number, maxWaitMs: number, progress: (m: string) => void): Promise<number> {
+  const until = Date.now() + maxWaitMs;
+  let load = os.loadavg()[0];
+  if (load <= target) return load;
+  progress(`waiting for the load average (${load.toFixed(2)}) to fall to ${target} (at most ${Math.round(maxWaitMs / 1000)} s)`);
+  while (load > target && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 2000));
+    load = os.loadavg()[0];
+  }
+  return load;
+}
