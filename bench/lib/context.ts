@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 export interface Sizes {
   /** The `.tgz` of the supply ratio cases (issue: 50 MiB). */
   supply: number;
-  /** supply_small_ratio and bootstrap_node_ms (issue: 1 MiB). */
+  /** supply_small_ratio (issue: 1 MiB). */
   small: number;
   /** supply_peak_rss_mb (issue: 500 MiB). */
   rss: number;
