@@ -239,7 +239,7 @@ describe('reliability: hostile servers', () => {
         const { installer: inst } = installer(cache, { idleTimeoutMs: 200, attempts: 3 });
         await expectRejection(inst.install(entry(server.url(PATHNAME)), target), DownloadError, /stalled: no data for 200 ms .*gave up after 3 attempts/);
         expect(server.count(PATHNAME)).to.equal(3);
-        expect(await tree(path.join(root.dir, 'deps'))).to.deep.equal(['0/']);
+        expect((await tree(path.join(root.dir, 'deps'))).filter((p) => p !== '0/'), 'nothing but (at most) the empty index dir').to.deep.equal([]);
         expect(await tree(cache)).to.deep.equal(['dependencies/']);
       });
 
@@ -252,7 +252,7 @@ describe('reliability: hostile servers', () => {
         await expectRejection(inst.install(entry(server.url(PATHNAME)), target), DownloadError, /total time limit/);
         expect(server.count(PATHNAME)).to.equal(1);
         expect(await tempLeftovers(root.dir)).to.deep.equal([]);
-        expect(await tree(path.join(root.dir, 'deps'))).to.deep.equal(['0/']);
+        expect((await tree(path.join(root.dir, 'deps'))).filter((p) => p !== '0/'), 'nothing but (at most) the empty index dir').to.deep.equal([]);
       });
     });
   });
