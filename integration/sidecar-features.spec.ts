@@ -462,4 +462,18 @@ describe('sidecar features on the local platform (issue 12)', function () {
       expect(err.logs).to.include("agent 5000 MB (AGENT_MEMORY) is not below web's 2048 MB: lower AGENT_MEMORY or give web more memory");
     });
   });
+
+  it('stages and runs a sidecar with a 255-character name, the longest Cloud Controller accepts (issue 13 §6)', async () => {
+    const name = `s${'-x'.repeat(127)}`;
+    expect(name).to.have.length(255);
+    const bp = await buildpack('bp-long-name', [await dependency('log-shipper', LOG_SHIPPER)], `- name: ${name}
+  dependency: log-shipper
+  command: bin/log-shipper
+  volumes: [{name: varlog, path: logs/app}]
+`);
+    const d = await deploy(platform(), { dir: await app('app-long-name'), name: 'long-name', buildpacks: [bp, FINAL_BP], memoryMb: 256 });
+    const sidecar = (await d.processes()).find((p) => p.name === name);
+    expect(sidecar?.running, JSON.stringify(await d.processes())).to.equal(true);
+    await logged(d, `[APP/PROC/WEB/SIDECAR/${name.toUpperCase()}/0] OUT log-shipper: watching`);
+  });
 });
