@@ -3,8 +3,11 @@
 // (CONTRACT §2 "Tasks": no CF_INSTANCE_GUID, no PORT, no process_type), with real processes.
 
 import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { ReadinessSpec } from '../../src/manifest/types.js';
 import { renderSidecar } from '../../src/sidecar/render.js';
+import { writeSidecar } from '../helpers/sidecar-spec.js';
 import { Droplet, SHELLS, alive, launchProcess, releaseAfterEach, spec, until } from './harness.js';
 
 // The sidecar: says hello on stdout and stderr, is "ready" once it wrote $MARKS/ready, records
@@ -45,7 +48,6 @@ describe('sidecars for tasks', () => {
         const d = await Droplet.create(spec({ tasks: true, readiness: ready(), stop_grace_seconds: 1, ...over }), AGENT);
         if (shell === 'sh') {
           // the generated scripts carry #!/bin/sh; run the task wrapper under dash explicitly too
-          const { promises: fs } = await import('node:fs');
           const file = d.file('sidecars/agent/task');
           await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('#!/bin/sh', '#!/bin/dash'));
         }
@@ -121,6 +123,23 @@ describe('sidecars for tasks', () => {
       });
     });
   }
+
+  context('when two sidecars (here of two buildpacks) run for tasks', () => {
+    it('nests their wrappers: both start before the command, both are stopped after it, its status is kept', async () => {
+      const d = await Droplet.create(spec({ tasks: true, readiness: ready(), stop_grace_seconds: 1 }), AGENT);
+      const second = `#!/bin/sh\necho $$ > "$MARKS/second.pid"\necho second > "$MARKS/second-ready"\nwhile :; do sleep 0.1; done\n`;
+      await writeSidecar(d.deps, spec({ name: 'second', dependency: 'second', tasks: true, readiness: ready({ exec: { command: 'test -f "$MARKS/second-ready"' } }) }), second, '1');
+      await fs.mkdir(d.file('profile.d'), { recursive: true });
+      // the launcher sources every buildpack's hook: copy the second one beside the first
+      await fs.copyFile(path.join(d.deps, '1', 'profile.d', 'second.sh'), d.file('profile.d/zz-second.sh'));
+      const run = await launchProcess(d, 'cat "$MARKS/ready" "$MARKS/second-ready"; exit 4', TASK_ENV);
+      expect((await run.done).code).to.equal(4, run.stderr);
+      expect(run.stdout).to.include('answer-42\nsecond\n');
+      expect(run.stdout).to.include('sidecar second is ready');
+      expect(run.stdout).to.include('[sidecar agent] hello from the sidecar');
+      for (const mark of ['sidecar.pid', 'second.pid']) expect(alive(Number(await d.readMark(mark))), mark).to.equal(false);
+    });
+  });
 
   context('failure cases', () => {
     it('does not wait for a sidecar that does not run for tasks (no tasks: true)', async () => {
