@@ -162,6 +162,14 @@ describe('sidecar-buildpack dependency', () => {
       expect(r.stdout).to.equal(`| name | version | cf_stacks | uri | result |\n|-|-|-|-|-|\n| agent | 1.0.0 | cflinuxfs4 | ${server.url('/ok.tgz')} | ok |\n`);
     });
 
+    it('warns about a misspelled top-level key on stderr', async () => {
+      server.route('/ok.tgz', serve.bytes('ok'));
+      await fs.writeFile(path.join(dir, 'manifest.yml'), `${MANIFEST.replace('https://releases.example.org/agent-1.0.0.tgz', server.url('/ok.tgz')).replace('a'.repeat(64), sha('ok'))}dependancies: []\n`);
+      const r = await cli(['dependency', 'verify'], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.equal(`warning: ${path.join(dir, 'manifest.yml')}: unknown top-level key "dependancies" is ignored; did you mean "dependencies"?\n`);
+    });
+
     context('failure cases', () => {
       it('reports every mismatch and failure, and exits 1', async () => {
         server.route('/ok.tgz', serve.bytes('ok'));

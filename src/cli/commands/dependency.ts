@@ -86,6 +86,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print the results as JSON')
     .action(async (flags: { dir: string; json?: boolean }) => {
       const manifest = await loadManifest(path.resolve(io.cwd, flags.dir));
+      for (const w of manifest.warnings ?? []) io.stderr.write(`warning: ${w}\n`);
       const results = await verifyDependencies(manifest.dependencies, { createFetcher: cliFetcherFactory(io.env) });
       io.stdout.write(flags.json ? `${JSON.stringify(results, null, 2)}\n` : renderVerifyTable(results));
       const bad = results.filter((r) => r.status !== 'ok').length;
