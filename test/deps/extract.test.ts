@@ -275,6 +275,52 @@ describe('extract', () => {
       expect(a.ino).to.equal(b.ino);
     });
 
+    it('lets a later entry replace an earlier file or link of the same name, as tar does', async () => {
+      const file = await writeTgz(path.join(work, 'dup.tgz'), [
+        { path: 'a', content: 'first' },
+        { path: 'b', content: 'keep' },
+        { path: 'h', type: 'hardlink', target: 'a' },
+        { path: 'a', content: 'second' },
+        { path: 'l', type: 'symlink', target: 'b' },
+        { path: 'l', type: 'symlink', target: 'a' },
+      ]);
+      // a symlink named twice is refused by the guard (nothing is written through or over a link)
+      await expectRejection(extract(file, target), UnsafeArchiveError, /symlink "l"/);
+      const ok = await writeTgz(path.join(work, 'dup2.tgz'), [
+        { path: 'a', content: 'first' },
+        { path: 'h', type: 'hardlink', target: 'a' },
+        { path: 'a', content: 'second' },
+        { path: 'b', type: 'symlink', target: 'a' },
+      ]);
+      await extract(ok, target);
+      expect(await fs.readFile(path.join(target, 'a'), 'utf8')).to.equal('second');
+      expect(await fs.readFile(path.join(target, 'h'), 'utf8')).to.equal('first');
+      expect(await fs.readlink(path.join(target, 'b'))).to.equal('a');
+    });
+
+    it('restores file mtimes', async () => {
+      const file = await writeTgz(path.join(work, 'mt.tgz'), [{ path: 'a', content: 'x' }]);
+      await extract(file, target);
+      expect((await fs.stat(path.join(target, 'a'))).mtimeMs).to.equal(1700000000 * 1000);
+    });
+
+    context('when names clash', () => {
+      const cases: Array<[string, EntrySpec[], RegExp]> = [
+        ['a file, then a directory of the same name', [{ path: 'x', content: 'f' }, { path: 'x/', type: 'dir' }], /"x" is both a file and a directory/],
+        ['a file, then an entry below it', [{ path: 'x', content: 'f' }, { path: 'x/y', content: 'below' }], /"x" is both a file and a directory/],
+        ['a directory, then a file of the same name', [{ path: 'x/y', content: 'below' }, { path: 'x', content: 'f' }], /"x" is both a file and a directory/],
+        ['a hardlink to a file that comes later', [{ path: 'h', type: 'hardlink', target: 'later' }, { path: 'later', content: 'x' }], /hardlink "h" to "later", which is not in the archive before it/],
+        ['a hardlink to a directory', [{ path: 'd/', type: 'dir' }, { path: 'h', type: 'hardlink', target: 'd' }], /hardlink "h" to "d", a directory/],
+      ];
+      for (const [label, entries, pattern] of cases) {
+        it(`refuses ${label} as corrupt`, async () => {
+          const file = await writeTgz(path.join(work, 'clash.tgz'), entries);
+          await expectRejection(extract(file, target), CorruptArchiveError, pattern);
+          expect(await parentEntries()).to.deep.equal([]);
+        });
+      }
+    });
+
     it('skips device nodes and fifos', async () => {
       const file = await writeTgz(path.join(work, 'dev.tgz'), [
         { path: 'null', type: 'chardev' },
