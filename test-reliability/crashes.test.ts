@@ -10,6 +10,7 @@ import path from 'node:path';
 import { serve, TestServer } from '../test/helpers/http-server.js';
 import { sha256, sha256File } from '../test/helpers/archives.js';
 import { runAsync, type SpawnResult } from '../test/helpers/spawn.js';
+import { canMount, useTmpfs } from '../test/helpers/tmpfs.js';
 import { agentManifest, agentTgz, makeBuildpack, processesGone, prng, REPO, runSupply, seedFor, stagingDirs, tempLeftovers, tempRoot, tree, verifyCache, verifyInstalled } from './helpers/staging.js';
 
 const KILLS = 50;
@@ -33,6 +34,64 @@ describe('reliability: crashes and concurrency', () => {
   });
 
   const buildpack = (): Promise<string> => makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: dep.sha256 }));
+
+  describe('faults of the environment (issue 13 item 11): a typed error saying what and where, exit 1, never exit 70', () => {
+    const mount = useTmpfs();
+
+    it('a full deps dir is reported as disk full, and the next staging with room succeeds', async function () {
+      if (!canMount()) this.skip(); // mounting a small tmpfs needs root
+      const bp = await buildpack();
+      const dirs = await stagingDirs(root.dir);
+      await mount(dirs.deps, 1024);
+      const run = await runSupply(bp, dirs);
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      expect(run.stdout).to.match(/\*\*ERROR\*\*.* could not write the files of agent\.tgz into .*\/deps\/0\/agent: no space left on the device \(disk full\) \(ENOSPC\)/);
+      expect(run.stderr).not.to.include('a bug');
+      expect(await tree(dirs.deps), 'nothing half-written is left in the full deps dir').to.deep.equal(['0/']);
+      const roomy = { ...(await stagingDirs(root.dir)), cache: dirs.cache };
+      const again = await runSupply(bp, roomy);
+      expect(again.code, again.stdout + again.stderr).to.equal(0);
+      expect(await verifyInstalled(roomy.deps, dep.files)).to.deep.equal([]);
+    });
+
+    it('a full app cache is reported as disk full, leaving no partial file', async function () {
+      if (!canMount()) this.skip();
+      const bp = await buildpack();
+      const dirs = await stagingDirs(root.dir);
+      await mount(dirs.cache, 1024);
+      const run = await runSupply(bp, dirs);
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      expect(run.stdout).to.match(/\*\*ERROR\*\*.* could not write the download of agent\.tgz into the app cache .*: no space left on the device \(disk full\)/);
+      expect(run.stderr).not.to.include('a bug');
+      expect(await tree(dirs.cache)).to.deep.equal(['dependencies/']);
+    });
+
+    it('cache/dependencies being a file is named', async () => {
+      const bp = await buildpack();
+      const dirs = await stagingDirs(root.dir);
+      await fs.writeFile(path.join(dirs.cache, 'dependencies'), 'junk');
+      const run = await runSupply(bp, dirs);
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      expect(run.stdout).to.include(`${path.join(dirs.cache, 'dependencies')}: a file is in the way where a directory should be`);
+      expect(run.stderr).not.to.include('a bug');
+    });
+
+    it('a poisoned app-cache entry (a directory where the file should be) is removed and fetched again', async () => {
+      const bp = await buildpack();
+      const dirs = await stagingDirs(root.dir);
+      expect((await runSupply(bp, dirs)).code).to.equal(0);
+      const [entry] = await fs.readdir(path.join(dirs.cache, 'dependencies'));
+      const file = path.join(dirs.cache, 'dependencies', entry, 'agent.tgz');
+      await fs.rm(file);
+      await fs.mkdir(path.join(file, 'junk'), { recursive: true });
+      for (let i = 0; i < 2; i++) {
+        const run = await runSupply(bp, { ...(await stagingDirs(root.dir)), cache: dirs.cache });
+        expect(run.code, run.stdout + run.stderr).to.equal(0);
+      }
+      expect(await sha256File(file)).to.equal(dep.sha256);
+      expect(server.count('/agent.tgz')).to.equal(2);
+    });
+  });
 
   describe('8 stagings at once sharing one app cache', () => {
     for (const warm of [false, true]) {

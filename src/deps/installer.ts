@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ArchiveTooLargeError, ChecksumMismatchError } from '../errors.js';
+import { ArchiveTooLargeError, ChecksumMismatchError, FileSystemError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
@@ -147,6 +147,9 @@ export class Installer implements DependencyInstaller {
   private async appCacheFile(dep: Dependency, key: string, name: string): Promise<string | undefined> {
     const root = await lstatOrNone(this.cacheRoot, 'read the app cache directory');
     if (root === undefined) return undefined;
+    if (root.isSymbolicLink()) {
+      throw new FileSystemError(this.cacheRoot, undefined, `the app cache directory ${this.cacheRoot} is a symlink, which is never followed: remove it (the app's build cache is damaged)`);
+    }
     if (!root.isDirectory()) {
       throw fsError(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'use the app cache directory', this.cacheRoot);
     }

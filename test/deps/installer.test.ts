@@ -313,6 +313,15 @@ describe('Installer', () => {
       expect(await besideTarget()).to.deep.equal([]);
     });
 
+    it('never follows cache/dependencies when it is a symlink', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const elsewhere = await tmp();
+      await fs.symlink(elsewhere, path.join(cacheDir, 'dependencies'));
+      await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), FileSystemError, `the app cache directory ${path.join(cacheDir, 'dependencies')} is a symlink, which is never followed`);
+      expect(await fs.readdir(elsewhere)).to.deep.equal([]);
+      expect(server.count('/tool.tgz')).to.equal(0);
+    });
+
     it('reports an app cache file it may not read as such, not as a mismatch', async function () {
       if (!canMount()) this.skip(); // needs root to drop to another user and back
       server.route('/tool.tgz', serve.bytes(tgz));
