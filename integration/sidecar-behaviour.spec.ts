@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { TestServer } from '../test/helpers/http-server.js';
 import { LocalPlatform } from '../src/platform/local/index.js';
 import { freePort } from '../src/platform/local/ports.js';
 import { DeployError, type Deployment } from '../src/platform/types.js';
@@ -62,6 +62,7 @@ describe('sidecar behaviour on the local platform (issue 7)', function () {
   let cleanup: () => Promise<void>;
   let bundle: string;
   let agentTgz: { uri: string; sha256: string };
+  let server: TestServer | undefined;
   let deployment: Deployment | undefined;
 
   before(async () => {
@@ -75,9 +76,15 @@ describe('sidecar behaviour on the local platform (issue 7)', function () {
     });
     const tgz = path.join(root, 'agent-1.0.0.tgz');
     execFileSync('tar', ['-czf', tgz, '-C', src, 'bin', 'lib']);
-    agentTgz = { uri: pathToFileURL(tgz).href, sha256: createHash('sha256').update(await readFile(tgz)).digest('hex') };
+    // served over 127.0.0.1: staging runs in a container whose /tmp is its own (CONTRACT §1)
+    const bytes = await readFile(tgz);
+    server = (await TestServer.start()).route('/agent-1.0.0.tgz', (_req, res) => res.end(bytes));
+    agentTgz = { uri: server.url('/agent-1.0.0.tgz'), sha256: createHash('sha256').update(bytes).digest('hex') };
   });
-  after(() => cleanup());
+  after(async () => {
+    await server?.close();
+    await cleanup();
+  });
   afterEach(async () => {
     await deployment?.delete();
     deployment = undefined;

@@ -16,7 +16,9 @@ import { agentManifest, makeBuildpack, processesWith, tempRoot } from './helpers
 const KILLS = 20;
 
 const AGENT_JS = `const http = require('node:http');
-http.createServer((req, res) => res.end('agent pid ' + process.pid)).listen(Number(process.env.AGENT_PORT), '127.0.0.1', () => console.log('agent listening'));
+// a fresh container per start reuses pids (its own pid namespace): the start id tells them apart
+const id = require('node:crypto').randomUUID();
+http.createServer((req, res) => res.end('agent ' + id)).listen(Number(process.env.AGENT_PORT), '127.0.0.1', () => console.log('agent listening'));
 `;
 
 describe('reliability: local platform under repeated sidecar crashes', () => {
@@ -48,7 +50,7 @@ describe('reliability: local platform under repeated sidecar crashes', () => {
       healthCheckTimeoutMs: 20000,
     });
     const appDir = await writeTree(path.join(root.dir, 'app'), nodeWebApp());
-    const d = await platform.deploy({ dir: appDir, name: 'crashy', buildpacks: [bp, FINAL_BP], env: { AGENT_PORT: String(agentPort), HANDMADE_PORT: String(agentPort) }, memoryMb: 256 });
+    const d = await platform.deploy({ dir: appDir, name: 'crashy', buildpacks: [bp, FINAL_BP], env: { AGENT_PORT: String(agentPort), HANDMADE_PORT: String(agentPort), CRASHY_MARKER: path.basename(root.dir) }, memoryMb: 256 });
     deployment = d;
     const serves = async (): Promise<string> => {
       const app = await d.get('/');
@@ -58,9 +60,9 @@ describe('reliability: local platform under repeated sidecar crashes', () => {
       return viaApp.body;
     };
     let lastAgent = await eventually(serves, 100, 100);
-    expect(lastAgent).to.match(/^agent pid \d+$/);
-    const home = (await d.get('/env/HOME')).body;
-    const initial = (await processesWith(`HOME=${home}`)).length;
+    expect(lastAgent).to.match(/^agent [0-9a-f-]{36}$/);
+    const marker = `CRASHY_MARKER=${path.basename(root.dir)}`;
+    const initial = (await processesWith(marker)).length;
     expect(initial).to.be.greaterThan(1);
 
     for (let i = 1; i <= KILLS; i++) {
@@ -70,7 +72,7 @@ describe('reliability: local platform under repeated sidecar crashes', () => {
       const agent = await eventually(serves, 100, 100);
       expect(agent, `kill #${i}: a new sidecar process serves`).not.to.equal(lastAgent);
       lastAgent = agent;
-      expect((await processesWith(`HOME=${home}`)).length, `kill #${i}: processes pile up`).to.be.at.most(initial);
+      expect((await processesWith(marker)).length, `kill #${i}: processes pile up`).to.be.at.most(initial);
     }
     const crashes = d.logs().match(/"exit_description"=>"APP\/PROC\/WEB\/SIDECAR\/AGENT: Exited with status 137"/g) ?? [];
     expect(crashes).to.have.length(KILLS);
@@ -78,7 +80,7 @@ describe('reliability: local platform under repeated sidecar crashes', () => {
     const webPort = Number(new URL(d.url).port);
     await d.delete();
     deployment = undefined;
-    expect(await processesWith(`HOME=${home}`), 'processes of the instance alive after delete').to.deep.equal([]);
+    expect(await processesWith(marker), 'processes of the instance alive after delete').to.deep.equal([]);
     expect(await portAnswers(webPort)).to.equal(false);
     expect(await portAnswers(agentPort)).to.equal(false);
   });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,8 +192,9 @@ describe('push', function () {
       const tmp = await mkdtemp(path.join(os.tmpdir(), 'push-spawned-'));
       try {
         const port = String(await freePort());
-        // TMPDIR: the local platform's droplets land under tmp, so their processes are findable.
-        const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.cjs'), 'push', NODE_APP, '-b', zip, '--env', `CONFIG_SERVER_PORT=${port}`], {
+        // an app env var of this run only: the instance's processes carry it in their environment
+        const marker = `PUSH_MARKER=${path.basename(tmp)}`;
+        const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.cjs'), 'push', NODE_APP, '-b', zip, '--env', `CONFIG_SERVER_PORT=${port}`, '--env', marker], {
           cwd: REPO,
           env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmp },
         });
@@ -206,7 +207,7 @@ describe('push', function () {
           child.stdout.on('data', async (c) => {
             out += c;
             if (out.includes(SIDECAR_UP) && pids.length === 0) {
-              pids.push(...(await processesUnder(tmp)));
+              pids.push(...(await processesWithEnv(marker)));
               resolve();
             }
           });
@@ -217,7 +218,7 @@ describe('push', function () {
         child.kill('SIGINT');
         expect(await exit, err).to.equal(0);
         expect(out).to.include('[API/0] OUT Deleted app with guid');
-        expect(await processesUnder(tmp)).to.deep.equal([]);
+        expect(await processesWithEnv(marker)).to.deep.equal([]);
         expect(pids.filter((p) => existsSync(`/proc/${p}`))).to.deep.equal([]);
         expect(await portAnswers(Number(port))).to.equal(false);
       } finally {
@@ -227,13 +228,15 @@ describe('push', function () {
   });
 });
 
-/** Pids of processes whose working directory is under `dir` (Linux /proc). */
-async function processesUnder(dir: string): Promise<number[]> {
+/** Pids of live (non-zombie) processes whose environment holds `needle` (Linux /proc). */
+async function processesWithEnv(needle: string): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
-    if (cwd.startsWith(dir + path.sep)) pids.push(Number(entry));
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (/^\d+ \(.*\) Z /.test(stat)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(needle)) pids.push(Number(entry));
   }
   return pids;
 }

@@ -9,7 +9,7 @@ import { portAnswers, freePort } from '../../src/platform/local/ports.js';
 import { DeployError, type Deployment } from '../../src/platform/types.js';
 import { eventually, FINAL_BP, HANDMADE_BP, nodeWebApp, tempDir, writeTree } from './helpers.js';
 
-/** Pids of live processes whose environment mentions `needle` (HOME=<droplet> does). */
+/** Pids of live processes whose environment mentions `needle` (an app env var of this test). */
 async function processesMentioning(needle: string): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir('/proc')) {
@@ -72,7 +72,9 @@ describe('LocalPlatform', () => {
         });
         expect(viaApp.body).to.equal('hello from the handmade sidecar (MEMORY_LIMIT=32m)\n');
         expect((await d.get('/env/MEMORY_LIMIT')).body).to.equal('224m');
-        expect((await d.get('/env/DEPS_DIR')).body).to.match(/droplet\/deps$/);
+        // container mode (always on Linux CI): the droplet at /home/vcap, HOME the app dir
+        expect((await d.get('/env/DEPS_DIR')).body).to.equal('/home/vcap/deps');
+        expect((await d.get('/env/HOME')).body).to.equal('/home/vcap/app');
         expect(d.stagingLogs).to.include('[STG/0] OUT -----> Handmade sidecar buildpack');
         expect(d.stagingResult.sidecars).to.have.length(1);
         const logs = d.logs();
@@ -89,7 +91,7 @@ describe('LocalPlatform', () => {
 
       it('sources profile.d scripts with $1 = app dir and $2 = the command', async () => {
         const { deployment: d } = await pushWithSidecar();
-        const appDir = (await d.get('/env/HOME')).body + '/app';
+        const appDir = (await d.get('/env/HOME')).body;
         const logs = d.logs();
         expect(logs).to.include(`[APP/PROC/WEB/0] OUT handmade profile.d: dir=${appDir} command=node server.js\n`);
         expect(logs).to.include(
@@ -132,12 +134,12 @@ describe('LocalPlatform', () => {
 
   describe('#delete', () => {
     it('leaves no process and no bound port', async () => {
-      const { deployment: d, sidecarPort } = await pushWithSidecar();
+      const marker = `MARKER=${path.basename(root)}`;
+      const { deployment: d, sidecarPort } = await pushWithSidecar({ MARKER: path.basename(root) });
       const port = Number(new URL(d.url).port);
-      const home = (await d.get('/env/HOME')).body;
-      expect(await processesMentioning(`HOME=${home}`)).to.have.length.greaterThan(1);
+      expect(await processesMentioning(marker)).to.have.length.greaterThan(1);
       await d.delete();
-      expect(await processesMentioning(`HOME=${home}`)).to.deep.equal([]);
+      expect(await processesMentioning(marker)).to.deep.equal([]);
       expect(await portAnswers(port)).to.equal(false);
       expect(await portAnswers(sidecarPort)).to.equal(false);
     });

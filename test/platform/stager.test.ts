@@ -6,6 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import yazl from 'yazl';
+import os from 'node:os';
+import { Cell, probeContainers } from '../../src/platform/local/cell.js';
 import { LogBook } from '../../src/platform/local/log-book.js';
 import { BuilderFailure, stage, type StageOutput } from '../../src/platform/local/stager.js';
 import { FINAL_BP, HANDMADE_BP, nodeWebApp, supplyBuildpack, tempDir, writeTree } from './helpers.js';
@@ -13,6 +15,12 @@ import { FINAL_BP, HANDMADE_BP, nodeWebApp, supplyBuildpack, tempDir, writeTree 
 let root: string;
 let cleanup: () => Promise<void>;
 let runs = 0;
+
+/** A staging container cell (Linux CI always has one: the container-mode spec fails otherwise). */
+function cell(): Cell | undefined {
+  const support = probeContainers();
+  return typeof support === 'string' ? undefined : new Cell(support, path.join(root, 'cell'), os.tmpdir());
+}
 
 async function stageApp(appFiles: Record<string, string>, buildpacks: string[], opts: { env?: Record<string, string>; appDir?: string } = {}) {
   const log = new LogBook();
@@ -29,6 +37,7 @@ async function stageApp(appFiles: Record<string, string>, buildpacks: string[], 
     workDir,
     cacheRoot: path.join(root, 'cache', 'myapp'),
     log,
+    cell: cell(),
   });
   return { promise, log, workDir };
 }
@@ -89,9 +98,11 @@ describe('stager', () => {
         const bp = await supplyBuildpack(path.join(root, 'spy'), 'printf "%s\\n" "$@" > "$3/$4/args"; env > "$3/$4/env"');
         const out = await stageOk(nodeWebApp(), [bp, FINAL_BP], { env: { GREETING: 'hi' } });
         const args = (await readFile(path.join(out.dropletDir, 'deps/0/args'), 'utf8')).trim().split('\n');
-        expect(args[0]).to.match(/work-\d+\/app$/);
-        expect(args[1]).to.include(path.join(root, 'cache', 'myapp'));
-        expect(args.slice(2)).to.deep.equal([path.join(path.dirname(args[0]), 'droplet', 'deps'), '0']);
+        // the builder's staging paths, not the launch paths (CONTRACT §1)
+        expect(args[0]).to.equal('/tmp/app');
+        expect(args[1]).to.match(/^\/tmp\/cache\/[0-9a-f]{16}$/);
+        expect(args[2]).to.match(/^\/tmp\/contents[0-9a-f]+\/deps$/);
+        expect(args[3]).to.equal('0');
         const env = await readFile(path.join(out.dropletDir, 'deps/0/env'), 'utf8');
         expect(env).to.include('CF_STACK=cflinuxfs4\n').and.include('MEMORY_LIMIT=1024m\n').and.include('GREETING=hi\n');
         expect(env).to.include('LANG=en_US.UTF-8\n').and.include('VCAP_SERVICES={}\n');
@@ -145,6 +156,18 @@ describe('stager', () => {
         await stageOk(nodeWebApp(), [bp, FINAL_BP]);
         const second = await stageOk(nodeWebApp(), [bp, FINAL_BP]);
         expect(second.log.text()).to.include('[STG/0] OUT staging number 2\n');
+      });
+    });
+
+    context('when staging fails after a buildpack wrote to its cache', () => {
+      it('keeps the cache of the last successful staging only', async () => {
+        const bp = await supplyBuildpack(path.join(root, 'flaky'), 'echo "$(cat "$2/n" 2>/dev/null)x" > "$2/n"; echo "cache holds $(cat "$2/n")"; [ -z "$FAIL" ]');
+        await stageOk(nodeWebApp(), [bp, FINAL_BP]);
+        const { promise, log } = await stageApp(nodeWebApp(), [bp, FINAL_BP], { env: { FAIL: '1' } });
+        await promise.then(() => expect.fail('staging succeeded'), (e) => expect(e).to.be.instanceOf(BuilderFailure));
+        expect(log.text()).to.include('[STG/0] OUT cache holds xx\n');
+        const third = await stageOk(nodeWebApp(), [bp, FINAL_BP]);
+        expect(third.log.text()).to.include('[STG/0] OUT cache holds xx\n');
       });
     });
 

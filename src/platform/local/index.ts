@@ -17,10 +17,12 @@ import { launcherArgs } from './launcher.js';
 import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
 import type { AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
+import { Cell, chooseIsolation, markOwner, processModeNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
 import { freePort } from './ports.js';
 import { InstanceRunner } from './runner.js';
+import { ContainerSandboxes, ProcessSandboxes, writeLifecycle, type SandboxFactory } from './sandbox.js';
 import { applyUserSidecars, processMemoryMap, syncDropletSidecars } from './sidecar-rules.js';
-import { BuilderFailure, stage } from './stager.js';
+import { BuilderFailure, stage, StagingStopped } from './stager.js';
 
 export interface LocalPlatformOptions {
   /** The host environment: PATH (to find bash, node...), proxies, USER. Never read globally. */
@@ -37,6 +39,12 @@ export interface LocalPlatformOptions {
   healthCheckTimeoutMs?: number;
   /** Every log line of every deploy as it happens, staging included (for a CLI to stream). */
   onLog?: (line: string) => void;
+  /**
+   * `container` (each staging and instance start in its own Linux container; fails where that is
+   * impossible), `process` (on this machine's paths), or `auto` (default: containers where
+   * possible, else process mode with one notice saying what it cannot reproduce).
+   */
+  isolation?: IsolationRequest;
 }
 
 const API = 'API/0';
@@ -63,14 +71,28 @@ function safeName(name: string): string {
 /** Stages and runs apps on this machine, as the platform would (CONTRACT §1–§3). */
 export class LocalPlatform implements Platform {
   private readonly workRoot: string;
+  private readonly choice: CellChoice;
+  private readonly cell: Cell | undefined;
+  private noticed = false;
 
   constructor(private readonly options: LocalPlatformOptions) {
     this.workRoot = options.workRoot ?? path.join(os.tmpdir(), 'sidecar-buildpack-local');
+    this.choice = chooseIsolation(options.isolation ?? 'auto');
+    this.cell = this.choice.isolation === 'container' ? new Cell(this.choice.support, this.workRoot, os.tmpdir()) : undefined;
   }
 
-  async deploy(spec: AppSpec): Promise<Deployment> {
+  /** How this platform runs stagings and instances. */
+  get isolation(): Isolation {
+    return this.choice.isolation;
+  }
+
+  async deploy(spec: AppSpec, options: { signal?: AbortSignal } = {}): Promise<Deployment> {
     const log = new LogBook();
     if (this.options.onLog) log.onLine(this.options.onLog);
+    if (this.choice.isolation === 'process' && !this.choice.requested && !this.noticed) {
+      this.noticed = true;
+      log.add('CELL/0', 'ERR', processModeNotice(this.choice.reason));
+    }
     let app: AppSpec;
     try {
       app = await resolveAppSpec(spec);
@@ -110,6 +132,7 @@ export class LocalPlatform implements Platform {
 
     await mkdir(path.join(this.workRoot, 'deploys'), { recursive: true });
     const workDir = await mkdtemp(path.join(this.workRoot, 'deploys', `${safeName(name)}-`));
+    await markOwner(workDir);
     const fail = async (phase: 'staging' | 'sidecars' | 'starting', message: string, extra?: { exitStatus?: number; cause?: unknown }) => {
       await rm(workDir, { recursive: true, force: true });
       return new DeployError(phase, message, log.text(), extra);
@@ -131,9 +154,12 @@ export class LocalPlatform implements Platform {
         workDir,
         cacheRoot: cache.dir,
         log,
+        cell: this.cell,
+        signal: options.signal,
       });
     } catch (e) {
       if (e instanceof BuilderFailure) throw await fail('staging', e.message, { exitStatus: e.exitStatus, cause: e });
+      if (e instanceof StagingStopped) throw await fail('staging', e.message, { cause: e });
       if (isBuildpackError(e)) throw await fail('staging', e.message, { cause: e });
       throw e;
     } finally {
@@ -148,16 +174,28 @@ export class LocalPlatform implements Platform {
     if (!webCommand) throw await fail('starting', 'Start unsuccessful: no start command for process type web (no Procfile, buildpack default or command)');
 
     const port = await freePort();
+    const lifecycleDir = path.join(workDir, 'lifecycle');
+    await writeLifecycle(lifecycleDir, staged.entrypointPrefix);
+    const sandboxes: SandboxFactory = this.cell
+      ? new ContainerSandboxes(this.cell, {
+          dropletDir: staged.dropletDir,
+          lifecycleDir,
+          instancesDir: path.join(workDir, 'instances'),
+          hostPort: port,
+          hostname: identity.guid.slice(0, 18),
+          nodePath: process.execPath,
+        })
+      : new ProcessSandboxes(staged.dropletDir, lifecycleDir, port);
     const runner = new InstanceRunner({
-      dropletDir: staged.dropletDir,
+      sandboxes,
+      home: this.cell ? '/home/vcap' : staged.dropletDir,
       app: identity,
       appEnv,
-      hostEnv: this.options.hostEnv,
+      // in a container nothing of the host's env applies (PATH is the stack's default)
+      hostEnv: this.cell ? {} : this.options.hostEnv,
       vcapServices,
-      port,
       webCommand,
       sidecars: synced.sidecars,
-      entrypointPrefix: staged.entrypointPrefix,
       log,
       backoffMs: this.options.backoffMs,
       stopGraceMs: this.options.stopGraceMs,

@@ -45,3 +45,21 @@ export function logSource(processType: string, sidecar?: string): string {
   const base = `APP/PROC/${processType.toUpperCase()}`;
   return sidecar ? `${base}/SIDECAR/${sidecar.toUpperCase()}` : base;
 }
+
+/**
+ * `/tmp/lifecycle/launcher <app dir> <command> <metadata>`: what the platform's launcher binary
+ * does before its script (launcher/env): HOME is the app dir, TMPDIR and DEPS_DIR beside it,
+ * VCAP_PLATFORM_OPTIONS unset; then the script with `$1` = the app dir and `$2` = the command.
+ */
+export function launcherFile(entrypointPrefix?: string): string {
+  return `#!/bin/bash
+app=$(cd "$1" && pwd) || exit 1
+export HOME="$app" TMPDIR="\${app%/*}/tmp" DEPS_DIR="\${app%/*}/deps"
+unset VCAP_PLATFORM_OPTIONS
+exec /bin/bash -c ${shellQuote(launcherScript(entrypointPrefix))} ${LAUNCHER_ARGV0} "$app" "$2"
+`;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

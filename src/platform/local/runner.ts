@@ -5,25 +5,25 @@
 import { randomUUID } from 'node:crypto';
 import { BuildpackError } from '../../errors.js';
 import type { ProcessInfo } from '../types.js';
-import { launchEnv, type AppIdentity } from './env.js';
-import { launcherArgs, logSource } from './launcher.js';
+import { launchEnv, launcherPaths, type AppIdentity } from './env.js';
+import { logSource } from './launcher.js';
 import type { LogBook } from './log-book.js';
-import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
-import { portAnswers } from './ports.js';
+import type { GroupProcess } from './process-group.js';
+import type { Sandbox, SandboxFactory } from './sandbox.js';
 import type { AppSidecar } from './sidecar-rules.js';
 
 export interface InstanceOptions {
-  /** The droplet root: HOME of every process. */
-  dropletDir: string;
+  /** Where each start runs: a fresh container, or the deploy dir in process mode. */
+  sandboxes: SandboxFactory;
+  /** The droplet root as the processes see it (`/home/vcap` in a container). */
+  home: string;
   app: AppIdentity;
   appEnv: Record<string, string>;
   hostEnv: Record<string, string | undefined>;
   vcapServices: string;
-  port: number;
   webCommand: string;
   /** The app's sidecars; those whose process_types include `web` run in the instance. */
   sidecars: AppSidecar[];
-  entrypointPrefix?: string;
   log: LogBook;
   /** Delay before restart number `crashCount` (default: 0 for the first three, then doubling from 1 s, at most 30 s). */
   backoffMs?: (crashCount: number) => number;
@@ -69,6 +69,8 @@ export class InstanceRunner {
   private instanceGuid = randomUUID();
   private readonly specs: ProcSpec[];
   private readonly procs = new Map<string, GroupProcess>();
+  private sandbox: Sandbox | undefined;
+  private creating: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private firstStart: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private readonly changeListeners = new Set<() => void>();
@@ -149,11 +151,14 @@ export class InstanceRunner {
   /** Stop every process (SIGTERM, grace, SIGKILL) and never restart. Idempotent. */
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
-    const wasActive = [...this.procs.values()].some((p) => p.running());
+    const wasActive = this.sandbox !== undefined || [...this.procs.values()].some((p) => p.running());
     this.setState('deleted');
     this.generation++;
-    if (wasActive) await this.stopAll();
+    // a container still being made is destroyed by launch() once it exists
+    await this.creating;
+    if (wasActive || this.sandbox) await this.stopAll();
     await Promise.all([...this.procs.values()].map((p) => p.exited));
+    await this.o.sandboxes.close();
     this.firstStart?.reject(new BuildpackError('INSTANCE_DELETED', 'the app was deleted while starting'));
     this.firstStart = undefined;
   }
@@ -170,51 +175,68 @@ export class InstanceRunner {
     this.setState('starting');
     const { log } = this.o;
     log.add('CELL/0', 'OUT', `Cell ${CELL} creating container for instance ${this.instanceGuid}`);
+    this.creating = this.o.sandboxes.create(gen, this.o.app.memoryMb, this.specs.map((s) => ({ name: s.name, memoryMb: s.memoryMb }))).then(
+      (sandbox) => {
+        if (gen !== this.generation || this.state !== 'starting') return sandbox.destroy();
+        this.sandbox = sandbox;
+        this.startProcesses(gen, sandbox);
+      },
+      (e: Error) => {
+        log.add('CELL/0', 'ERR', `Cell ${CELL} failed to create container for instance ${this.instanceGuid}: ${e.message}`);
+        if (gen === this.generation) void this.crash(gen, `failed to create container: ${e.message}`);
+      },
+    );
+    const creating = this.creating;
+    void creating.finally(() => {
+      if (this.creating === creating) this.creating = undefined;
+    });
+  }
+
+  private startProcesses(gen: number, sandbox: Sandbox): void {
+    const { log } = this.o;
     log.add('CELL/0', 'OUT', `Cell ${CELL} successfully created container for instance ${this.instanceGuid}`);
     log.add('CELL/0', 'OUT', 'Downloading droplet...');
     log.add('CELL/0', 'OUT', 'Downloaded droplet');
     for (const spec of this.specs) {
-      // Process mode: every process shares the host's network, so PORT is the host port.
+      // PORT is 8080 in a container (the host port in process mode, where the host network is shared)
       const env = launchEnv({
         app: this.o.app,
         appEnv: this.o.appEnv,
-        launcher: { home: this.o.dropletDir, tmpDir: `${this.o.dropletDir}/tmp`, depsDir: `${this.o.dropletDir}/deps` },
+        launcher: launcherPaths(this.o.home),
         processType: 'web',
         processGuid: this.o.app.guid,
         processVersion: this.o.app.guid,
         memoryMb: spec.memoryMb,
-        net: { ip: '127.0.0.1', internalIp: '127.0.0.1', hostPort: this.o.port, containerPort: this.o.port },
+        net: { ip: sandbox.ip, internalIp: sandbox.ip, hostPort: sandbox.hostPort, containerPort: sandbox.port },
         instanceGuid: this.instanceGuid,
         instanceIndex: 0,
         vcapServices: this.o.vcapServices,
         path: this.o.hostEnv.PATH,
       });
       const tag = `${spec.source}/0`;
-      const proc = spawnGroup('/bin/bash', launcherArgs(`${this.o.dropletDir}/app`, spec.command, this.o.entrypointPrefix), {
-        env,
-        cwd: this.o.dropletDir,
-        stdout: log.writer(tag, 'OUT'),
-        stderr: log.writer(tag, 'ERR'),
-      });
+      const proc = sandbox.spawn({ name: spec.name, command: spec.command, env, memoryMb: spec.memoryMb, stdout: log.writer(tag, 'OUT'), stderr: log.writer(tag, 'ERR') });
       this.procs.set(spec.name, proc);
-      void proc.exited.then((info) => {
+      void proc.exited.then(async (info) => {
         log.add(tag, 'OUT', `Exit status ${info.status}`);
         if (gen === this.generation && (this.state === 'starting' || this.state === 'running')) {
-          void this.crash(gen, `${spec.source}: Exited with status ${info.status}`);
+          const oom = info.status === 137 && (await sandbox.outOfMemory(spec.name));
+          if (gen === this.generation && (this.state === 'starting' || this.state === 'running')) {
+            void this.crash(gen, `${spec.source}: Exited with status ${info.status}${oom ? ' (out of memory)' : ''}`);
+          }
         }
       });
     }
     log.add('CELL/0', 'OUT', 'Starting health monitoring of container');
-    void this.healthLoop(gen);
+    void this.healthLoop(gen, sandbox);
   }
 
-  private async healthLoop(gen: number): Promise<void> {
+  private async healthLoop(gen: number, sandbox: Sandbox): Promise<void> {
     const timeout = this.o.healthCheckTimeoutMs ?? 60000;
     const deadline = Date.now() + timeout;
     // poll fast at first (apps usually listen within a few hundred ms), then back off
     let interval = Math.min(5, this.o.healthCheckIntervalMs ?? 100);
     while (gen === this.generation && this.state === 'starting') {
-      if (await portAnswers(this.o.port, 500)) {
+      if (await sandbox.healthy()) {
         if (gen !== this.generation || this.state !== 'starting') return;
         this.o.log.add('CELL/0', 'OUT', 'Container became healthy');
         this.everHealthy = true;
@@ -224,8 +246,8 @@ export class InstanceRunner {
         return;
       }
       if (Date.now() >= deadline) {
-        const why = `Instance never healthy after ${goDuration(timeout)}: Failed to make TCP connection to port ${this.o.port}: connection refused`;
-        this.o.log.add('CELL/0', 'ERR', `Failed after ${goDuration(timeout)}: health check never passed.`);
+        const why = `Instance never healthy after ${goDuration(timeout)}: Failed to make TCP connection to ${sandbox.ip}:${sandbox.port}: connection refused`;
+        this.o.log.add('CELL/0', 'ERR', `Failed after ${goDuration(timeout)}: startup health check never passed.`);
         void this.crash(gen, why);
         return;
       }
@@ -269,9 +291,12 @@ export class InstanceRunner {
 
   private async stopAll(): Promise<void> {
     const { log } = this.o;
+    const sandbox = this.sandbox;
+    this.sandbox = undefined;
     log.add('CELL/0', 'OUT', `Cell ${CELL} stopping instance ${this.instanceGuid}`);
-    await Promise.all([...this.procs.values()].map((p) => stopGroup(p, this.o.stopGraceMs ?? 10000)));
+    if (sandbox) await Promise.all([...this.procs.values()].map((p) => sandbox.stop(p, this.o.stopGraceMs ?? 10000)));
     log.add('CELL/0', 'OUT', `Cell ${CELL} destroying container for instance ${this.instanceGuid}`);
+    await sandbox?.destroy();
     log.add('CELL/0', 'OUT', `Cell ${CELL} successfully destroyed container for instance ${this.instanceGuid}`);
   }
 }

@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import type { Container } from './container.js';
 import type { LineWriter } from './log-book.js';
 
 /** How a script ended: `exit status N`, or the exec failure Go's os/exec would report. */
@@ -40,13 +41,25 @@ export interface RunScriptOptions {
   err: LineWriter;
   /** Keep stdout in the outcome instead of (as well as) logging it. */
   capture?: boolean;
+  /** Aborting kills the script and every process of its group. */
+  signal?: AbortSignal;
 }
 
 /** Spawn `file args...` and wait for it. Never rejects: failures are in the outcome. */
 export function runScript(file: string, args: string[], options: RunScriptOptions): Promise<ScriptOutcome> {
   return new Promise((resolve) => {
     let stdout = '';
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // its own process group, so that a stop reaches what the script started (tar, curl, ...)
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    };
+    options.signal?.addEventListener('abort', kill, { once: true });
+    child.once('exit', () => options.signal?.removeEventListener('abort', kill));
     child.stdout.on('data', (c: Buffer) => {
       if (options.capture) stdout += c.toString();
       options.out?.write(c);
@@ -63,4 +76,27 @@ export function runScript(file: string, args: string[], options: RunScriptOption
       else resolve({ ok: false, error: signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`, stdout });
     });
   });
+}
+
+/**
+ * Run a buildpack script inside a staging container: `file` is its path there, `hostFile` the
+ * same file on this machine (checked first, so a missing or non-executable script fails with
+ * the builder's own `fork/exec` text).
+ */
+export async function runInContainer(container: Container, hostFile: string, file: string, args: string[], options: RunScriptOptions): Promise<ScriptOutcome> {
+  try {
+    const st = await stat(hostFile);
+    if ((st.mode & 0o111) === 0) return { ok: false, error: `fork/exec ${file}: permission denied`, stdout: '' };
+  } catch {
+    return { ok: false, error: `fork/exec ${file}: no such file or directory`, stdout: '' };
+  }
+  let stdout = '';
+  const capture: LineWriter = { write: (c) => (stdout += c.toString()), end: () => undefined };
+  const out: LineWriter | undefined = options.capture ? capture : options.out;
+  const p = container.exec({ argv: [file, ...args], env: options.env, cwd: options.cwd }, { stdout: out, stderr: options.err });
+  const info = await p.exited;
+  if (!options.capture) options.out?.end();
+  if (info.status === 0 && !info.signal) return { ok: true, stdout };
+  if (info.signal) return { ok: false, error: `signal: ${info.signal === 'SIGKILL' ? 'killed' : info.signal}`, stdout };
+  return { ok: false, error: `exit status ${info.status}`, stdout };
 }

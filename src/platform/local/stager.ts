@@ -2,9 +2,10 @@
 // staging env, merges launch.yml files, writes the droplet dir and the staging result
 // (CONTRACT §1), failing with the builder's own messages and exit statuses.
 
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chown, cp, lchown, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import type { StagingResult } from '../types.js';
 import { buildpackMetadata } from './buildpack-metadata.js';
 import { malformedMessage, resolveBuildpack, type ResolvedBuildpack } from './buildpack-source.js';
@@ -12,7 +13,10 @@ import { copyApp } from './cfignore.js';
 import { stagingEnv, type AppIdentity } from './env.js';
 import { LaunchParseError, mergeLaunch, parseLaunchYml, parseProcfile, parseRelease, toResultParts, type LaunchProcess, type MergeNote } from './launch-merge.js';
 import type { LogBook } from './log-book.js';
-import { exists, isExecutable, runScript } from './script.js';
+import type { Cell } from './cell.js';
+import { VCAP_UID } from './cell.js';
+import { Container } from './container.js';
+import { exists, isExecutable, runInContainer, runScript, type ScriptOutcome } from './script.js';
 
 export const SUPPLY_FAIL = 'Failed to run all supply scripts';
 export const NO_SUPPLY_SCRIPT = 'Error: one of the buildpacks chosen to supply dependencies does not support multi-buildpack apps';
@@ -54,6 +58,17 @@ export interface StageInput {
   /** The app's cache root: survives between stagings of the same app. */
   cacheRoot: string;
   log: LogBook;
+  /** Stage in a container of this cell (CONTRACT §1 paths); absent: on this machine's paths. */
+  cell?: Cell;
+  /** Aborting stops staging at once: the running script and everything it started are killed. */
+  signal?: AbortSignal;
+}
+
+/** Staging was stopped through StageInput.signal. */
+export class StagingStopped extends Error {
+  constructor() {
+    super('staging stopped: the push was interrupted');
+  }
 }
 
 export interface StageOutput {
@@ -82,12 +97,22 @@ export async function stage(input: StageInput): Promise<StageOutput> {
     if (e instanceof BuilderFailure) {
       log.add(TAG, 'ERR', e.message);
       log.add(TAG, 'OUT', `Exit status ${e.exitStatus}`);
-    }
+    } else if (e instanceof StagingStopped) log.add(TAG, 'ERR', e.message);
     throw e;
   } finally {
     log.add(TAG, 'OUT', 'Destroying container');
     log.add(TAG, 'OUT', 'Successfully destroyed container');
   }
+}
+
+/** Where the builder's directories are, as the buildpack scripts see them. */
+interface StagingPaths {
+  build: string;
+  cacheRoot: string;
+  contents: string;
+  buildpack: (i: number) => string;
+  home: string;
+  tmp: string;
 }
 
 async function build(input: StageInput): Promise<StageOutput> {
@@ -98,6 +123,8 @@ async function build(input: StageInput): Promise<StageOutput> {
   const buildDir = path.join(workDir, 'app');
   const depsDir = path.join(contents, 'deps');
   const profileDir = path.join(contents, 'profile.d');
+  // the cache is staged in a copy: the builder keeps it only when staging succeeds
+  const cacheCopy = path.join(workDir, 'cache');
   const n = input.buildpacks.length;
   const width = String(Math.max(n - 1, 0)).length;
   const idx = (i: number) => String(i).padStart(width, '0');
@@ -109,13 +136,9 @@ async function build(input: StageInput): Promise<StageOutput> {
   log.add(TAG, 'OUT', 'Downloading app package...');
   await copyApp(input.appDir, buildDir);
   log.add(TAG, 'OUT', 'Downloaded app package');
-  const cacheDirs = await prepareCaches(input.cacheRoot, input.buildpacks.slice(0, -1));
-  const env = stagingEnv({ app: input.app, appEnv: input.appEnv, hostEnv: input.hostEnv, stack: input.stack, home, tmpDir: tmp, vcapServices: input.vcapServices });
-  const run = async (bp: ResolvedBuildpack, script: string, args: string[], capture = false) => {
-    const file = path.join(bp.dir, 'bin', script);
-    if (!(await isExecutable(file))) log.add(TAG, 'ERR', `WARNING: buildpack script '/bin/${script}' is not executable`);
-    return runScript(file, args, { env, cwd: buildDir, out: capture ? undefined : out(), err: err(), capture });
-  };
+  await mkdir(input.cacheRoot, { recursive: true });
+  await cp(input.cacheRoot, cacheCopy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  const cacheKeys = await prepareCaches(cacheCopy, input.buildpacks.slice(0, -1));
   const fail = (message: string): never => {
     throw new BuilderFailure(message);
   };
@@ -124,71 +147,146 @@ async function build(input: StageInput): Promise<StageOutput> {
   // Resolve every buildpack first, then check the supply ones, as the builder validates before running.
   const resolved: Array<ResolvedBuildpack | undefined> = [];
   for (let i = 0; i < n; i++) resolved.push(await resolveBuildpack(input.buildpacks[i], path.join(workDir, 'buildpacks', String(i))));
-  for (let i = 0; i < n - 1; i++) {
-    const bp = resolved[i];
-    if (!bp) {
-      log.add(TAG, 'ERR', malformedMessage(input.buildpacks[i]));
-      fail(`${SUPPLY_FAIL}: ${malformedMessage(input.buildpacks[i])}`);
-    } else if (!(await exists(path.join(bp.dir, 'bin', 'supply')))) fail(NO_SUPPLY_SCRIPT);
-  }
-  for (let i = 0; i < n - 1; i++) {
-    const r = await run(resolved[i] as ResolvedBuildpack, 'supply', [buildDir, cacheDirs[i], depsDir, idx(i)]);
-    if (!r.ok) fail(`${SUPPLY_FAIL}: ${r.error}`);
-  }
-  const final = resolved[n - 1] ?? fail(`${SUPPLY_FAIL}: ${malformedMessage(input.buildpacks[n - 1])}`);
-  const finalCache = path.join(input.cacheRoot, 'final');
-  if (await exists(path.join(final.dir, 'bin', 'finalize'))) {
-    if (await exists(path.join(final.dir, 'bin', 'supply'))) {
-      const r = await run(final, 'supply', [buildDir, finalCache, depsDir, idx(n - 1)]);
-      if (!r.ok) fail(`${COMPILE_FAIL}: ${SUPPLY_FAIL}: ${r.error}`);
-    }
-    const r = await run(final, 'finalize', [buildDir, finalCache, depsDir, idx(n - 1), profileDir]);
-    if (!r.ok) fail(`${COMPILE_FAIL}: ${FINALIZE_FAIL}: ${r.error}`);
-  } else {
-    if (n > 1) log.add(TAG, 'ERR', MISSING_FINALIZE_WARNING);
-    // The builder removes the unused deps dir of an old-style final buildpack.
-    await rm(path.join(depsDir, idx(n - 1)), { recursive: true, force: true });
-    const r = await run(final, 'compile', [buildDir, finalCache]);
-    if (!r.ok) fail(`${COMPILE_FAIL}: ${COMPILE_FAIL}: ${r.error}`);
-  }
 
-  const notes: MergeNote[] = [];
-  const merged = await mergeAll(depsDir, n, buildDir, () => run(final, 'release', [buildDir], true), notes);
-  const parts = toResultParts(merged);
-  for (const note of notes) {
-    log.add(TAG, 'ERR', `WARNING: launch.yml entry '${note.type}' (a ${note.to}) replaced the ${note.from} of the same type`);
+  const contentsName = `contents${randomBytes(4).toString('hex')}`;
+  const inside: StagingPaths = input.cell
+    ? {
+        build: '/tmp/app',
+        cacheRoot: '/tmp/cache',
+        contents: `/tmp/${contentsName}`,
+        buildpack: (i) => `/tmp/buildpacks/${createHash('md5').update(input.buildpacks[i]).digest('hex')}`,
+        home: '/home/vcap',
+        tmp: '/tmp',
+      }
+    : { build: buildDir, cacheRoot: cacheCopy, contents, buildpack: (i) => (resolved[i] as ResolvedBuildpack).dir, home, tmp };
+  let container: Container | undefined;
+  if (input.cell) {
+    await input.cell.prepare();
+    const binds = [
+      { src: buildDir, dest: inside.build },
+      { src: cacheCopy, dest: inside.cacheRoot },
+      { src: contents, dest: inside.contents },
+      ...resolved.flatMap((bp, i) => (bp ? [{ src: bp.dir, dest: inside.buildpack(i), readOnly: true }] : [])),
+    ];
+    await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
+    container = await Container.create(
+      input.cell.support.tools,
+      { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'host' }, binds, dirs: [inside.home] },
+      input.cell.hostTopLevel(),
+      input.signal,
+    );
   }
-  if (!parts.process_types.web) {
-    log.add(TAG, 'ERR', 'No start command specified by buildpack or via Procfile.');
-    log.add(TAG, 'ERR', 'App will not start unless a command is provided at runtime.');
+  const stopped = () => container?.destroy();
+  input.signal?.addEventListener('abort', stopped, { once: true });
+  try {
+    if (input.signal?.aborted) throw new StagingStopped();
+    const env = stagingEnv({ app: input.app, appEnv: input.appEnv, hostEnv: input.hostEnv, stack: input.stack, home: inside.home, tmpDir: inside.tmp, vcapServices: input.vcapServices });
+    const depsIn = `${inside.contents}/deps`;
+    const cacheIn = (key: string) => `${inside.cacheRoot}/${key}`;
+    const run = async (i: number, script: string, args: string[], capture = false): Promise<ScriptOutcome> => {
+      const bp = resolved[i] as ResolvedBuildpack;
+      const hostFile = path.join(bp.dir, 'bin', script);
+      const file = `${inside.buildpack(i)}/bin/${script}`;
+      if (!(await isExecutable(hostFile))) log.add(TAG, 'ERR', `WARNING: buildpack script '/bin/${script}' is not executable`);
+      const opts = { env, cwd: inside.build, out: capture ? undefined : out(), err: err(), capture, signal: input.signal };
+      const r = container ? await runInContainer(container, hostFile, file, args, opts) : await runScript(file, args, opts);
+      if (input.signal?.aborted) throw new StagingStopped();
+      return r;
+    };
+
+    for (let i = 0; i < n - 1; i++) {
+      const bp = resolved[i];
+      if (!bp) {
+        log.add(TAG, 'ERR', malformedMessage(input.buildpacks[i]));
+        fail(`${SUPPLY_FAIL}: ${malformedMessage(input.buildpacks[i])}`);
+      } else if (!(await exists(path.join(bp.dir, 'bin', 'supply')))) fail(NO_SUPPLY_SCRIPT);
+    }
+    for (let i = 0; i < n - 1; i++) {
+      const r = await run(i, 'supply', [inside.build, cacheIn(cacheKeys[i]), depsIn, idx(i)]);
+      if (!r.ok) fail(`${SUPPLY_FAIL}: ${r.error}`);
+    }
+    const final = resolved[n - 1] ?? fail(`${SUPPLY_FAIL}: ${malformedMessage(input.buildpacks[n - 1])}`);
+    const finalCache = cacheIn('final');
+    if (await exists(path.join(final.dir, 'bin', 'finalize'))) {
+      if (await exists(path.join(final.dir, 'bin', 'supply'))) {
+        const r = await run(n - 1, 'supply', [inside.build, finalCache, depsIn, idx(n - 1)]);
+        if (!r.ok) fail(`${COMPILE_FAIL}: ${SUPPLY_FAIL}: ${r.error}`);
+      }
+      const r = await run(n - 1, 'finalize', [inside.build, finalCache, depsIn, idx(n - 1), `${inside.contents}/profile.d`]);
+      if (!r.ok) fail(`${COMPILE_FAIL}: ${FINALIZE_FAIL}: ${r.error}`);
+    } else {
+      if (n > 1) log.add(TAG, 'ERR', MISSING_FINALIZE_WARNING);
+      // The builder removes the unused deps dir of an old-style final buildpack.
+      await rm(path.join(depsDir, idx(n - 1)), { recursive: true, force: true });
+      const r = await run(n - 1, 'compile', [inside.build, finalCache]);
+      if (!r.ok) fail(`${COMPILE_FAIL}: ${COMPILE_FAIL}: ${r.error}`);
+    }
+
+    const notes: MergeNote[] = [];
+    const merged = await mergeAll(depsDir, n, buildDir, () => run(n - 1, 'release', [inside.build], true), notes);
+    const parts = toResultParts(merged);
+    for (const note of notes) {
+      log.add(TAG, 'ERR', `WARNING: launch.yml entry '${note.type}' (a ${note.to}) replaced the ${note.from} of the same type`);
+    }
+    if (!parts.process_types.web) {
+      log.add(TAG, 'ERR', 'No start command specified by buildpack or via Procfile.');
+      log.add(TAG, 'ERR', 'App will not start unless a command is provided at runtime.');
+    }
+    const buildpacks = await buildpackMetadata(input.buildpacks, depsDir, idx, (line) => log.add(TAG, 'OUT', line));
+    const last = buildpacks[buildpacks.length - 1];
+    const result: StagingResult = {
+      lifecycle_metadata: { buildpack_key: last.key, detected_buildpack: last.name ?? '', buildpacks },
+      process_types: parts.process_types,
+      processes: parts.processes,
+      sidecars: parts.sidecars,
+      execution_metadata: '',
+      lifecycle_type: 'buildpack',
+    };
+    await container?.destroy();
+    container = undefined;
+    for (const d of ['tmp', 'logs']) await mkdir(path.join(contents, d), { recursive: true });
+    await rename(buildDir, path.join(contents, 'app'));
+    await writeFile(path.join(contents, 'staging_info.yml'), stringify({ detected_buildpack: last.name ?? '', start_command: parts.process_types.web ?? '' }));
+    // the droplet belongs to the user the instances run as
+    if (input.cell) await chownTree(contents, VCAP_UID);
+    await keepCache(cacheCopy, input.cacheRoot);
+    const prefix = last.config?.entrypoint_prefix;
+    return { dropletDir: contents, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
+  } finally {
+    input.signal?.removeEventListener('abort', stopped);
+    await container?.destroy();
   }
-  const buildpacks = await buildpackMetadata(input.buildpacks, depsDir, idx, (line) => log.add(TAG, 'OUT', line));
-  const last = buildpacks[buildpacks.length - 1];
-  const result: StagingResult = {
-    lifecycle_metadata: { buildpack_key: last.key, detected_buildpack: last.name ?? '', buildpacks },
-    process_types: parts.process_types,
-    processes: parts.processes,
-    sidecars: parts.sidecars,
-    execution_metadata: '',
-    lifecycle_type: 'buildpack',
-  };
-  for (const d of ['tmp', 'logs']) await mkdir(path.join(contents, d), { recursive: true });
-  await rename(buildDir, path.join(contents, 'app'));
-  const prefix = last.config?.entrypoint_prefix;
-  return { dropletDir: contents, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
 }
 
-/** Per-buildpack cache dirs under the app cache; dirs of buildpacks no longer used are removed. */
+/** Replace the app cache with the staged copy (only after a successful staging). */
+async function keepCache(staged: string, cacheRoot: string): Promise<void> {
+  const old = `${cacheRoot}.old-${process.pid}`;
+  await rm(old, { recursive: true, force: true });
+  await rename(cacheRoot, old).catch(() => undefined);
+  await rename(staged, cacheRoot);
+  await rm(old, { recursive: true, force: true });
+}
+
+async function chownTree(dir: string, uid: number): Promise<void> {
+  await chown(dir, uid, uid);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await chownTree(p, uid);
+    else if (e.isSymbolicLink()) await lchown(p, uid, uid);
+    else await chown(p, uid, uid);
+  }
+}
+
+/** Per-buildpack cache dir names under the app cache; dirs of buildpacks no longer used are removed. */
 async function prepareCaches(cacheRoot: string, supply: string[]): Promise<string[]> {
-  const dirs = supply.map((key) => path.join(cacheRoot, createHash('sha256').update(key).digest('hex').slice(0, 16)));
-  const keep = new Set([path.join(cacheRoot, 'final'), ...dirs]);
+  const names = supply.map((key) => createHash('sha256').update(key).digest('hex').slice(0, 16));
+  const keep = new Set(['final', ...names]);
   await mkdir(cacheRoot, { recursive: true });
   for (const name of await readdir(cacheRoot)) {
-    const d = path.join(cacheRoot, name);
-    if (!keep.has(d)) await rm(d, { recursive: true, force: true });
+    if (!keep.has(name)) await rm(path.join(cacheRoot, name), { recursive: true, force: true });
   }
-  for (const d of keep) await mkdir(d, { recursive: true });
-  return dirs;
+  for (const d of keep) await mkdir(path.join(cacheRoot, d), { recursive: true });
+  return names;
 }
 
 async function readOptional(file: string): Promise<string | undefined> {

@@ -1,0 +1,207 @@
+// The local "cell": decides whether this machine can run containers (else process mode, with one
+// notice listing what that mode cannot reproduce), and owns what outlives a single container —
+// the stack's tool dir, the cgroup roots, and the janitor that removes a deploy's files and
+// groups when the platform process dies without deleting (SIGKILL).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { findCgroupRoots, sweepStaleGroups, type CgroupRoots } from './cgroups.js';
+import type { ContainerTools } from './container.js';
+import { ensureStackBin } from './stack.js';
+
+/** How instances and stagings run. */
+export type Isolation = 'container' | 'process';
+
+/** `auto`: containers where possible, else process mode with a notice. */
+export type IsolationRequest = 'auto' | Isolation;
+
+/** The user processes run as inside containers (`vcap` on the platform). */
+export const VCAP_UID = 2000;
+
+/** What process mode cannot reproduce (the fallback notice lists it). */
+export const PROCESS_MODE_GAPS = [
+  'the droplet at /home/vcap (processes run from the deploy dir on this machine)',
+  'the stack (host tools and runtimes such as node and python3 are on PATH)',
+  'a private network per instance (apps share the host network: ports can collide, 127.0.0.1-only apps pass the health check)',
+  'memory, pid and open-file limits (no out-of-memory kills)',
+  'stopping by pid (process groups are signalled) and destroying the container (daemons can survive)',
+  'a fresh container per restart (files of the previous instance survive)',
+];
+
+const TOOL_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+
+function findTool(name: string): string | undefined {
+  for (const dir of TOOL_DIRS) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** What the container mode needs, found on this machine. */
+export interface CellSupport {
+  tools: ContainerTools;
+  cgroups: CgroupRoots;
+}
+
+let probed: CellSupport | string | undefined;
+
+/** Probe once per process: tools, root, cgroups, and a real namespace round trip. */
+export function probeContainers(): CellSupport | string {
+  if (probed !== undefined) return probed;
+  probed = probe();
+  return probed;
+}
+
+function probe(): CellSupport | string {
+  if (process.platform !== 'linux') return `containers need Linux namespaces (this is ${process.platform})`;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'containers need root here (mounts, cgroups, network namespaces)';
+  const names = { sh: 'sh', unshare: 'unshare', nsenter: 'nsenter', setpriv: 'setpriv', ip: 'ip', pivot_root: 'pivot_root' } as const;
+  const found: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [key, name] of Object.entries(names)) {
+    const file = findTool(name);
+    if (file) found[key] = file;
+    else missing.push(name);
+  }
+  if (missing.length > 0) return `missing tools: ${missing.join(', ')} (util-linux, iproute2)`;
+  const cgroups = findCgroupRoots();
+  if (typeof cgroups === 'string') return cgroups;
+  const r = spawnSync(found.unshare, ['--mount', '--uts', '--ipc', '--pid', '--net', '--fork', '--propagation', 'private', '--', found.sh, '-c', 'mount -t tmpfs probe /mnt && ip link add eth0 type veth peer name eth1'], {
+    encoding: 'utf8',
+    timeout: 10000,
+  });
+  if (r.status !== 0) return `namespaces cannot be made here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
+  return { tools: { sh: found.sh, unshare: found.unshare, nsenter: found.nsenter, setpriv: found.setpriv, ip: found.ip }, cgroups };
+}
+
+/** The decision for one platform: the mode, and why not containers when not. */
+export type CellChoice = { isolation: 'container'; support: CellSupport } | { isolation: 'process'; reason: string; requested: boolean };
+
+/** Decide the isolation for `request`; throws when containers are required but impossible. */
+export function chooseIsolation(request: IsolationRequest): CellChoice {
+  if (request === 'process') return { isolation: 'process', reason: 'process mode was requested', requested: true };
+  const support = probeContainers();
+  if (typeof support !== 'string') return { isolation: 'container', support };
+  if (request === 'container') throw new Error(`container mode was requested but ${support}`);
+  return { isolation: 'process', reason: support, requested: false };
+}
+
+/** The one notice process mode prints. */
+export function processModeNotice(reason: string): string {
+  return `local platform: running in process mode (${reason}); it cannot reproduce: ${PROCESS_MODE_GAPS.join('; ')}`;
+}
+
+/** Files every instance container gets: /etc/passwd and /etc/group with vcap, /etc/hosts. */
+export async function writeEtcFiles(dir: string, hostname: string, address: string): Promise<Record<string, string>> {
+  await mkdir(dir, { recursive: true });
+  const files: Record<string, string> = {
+    passwd: `root:x:0:0:root:/root:/bin/bash\nvcap:x:${VCAP_UID}:${VCAP_UID}::/home/vcap:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    group: `root:x:0:\nvcap:x:${VCAP_UID}:\nnogroup:x:65534:\n`,
+    hosts: `127.0.0.1 localhost\n${address} ${hostname}\n`,
+    hostname: `${hostname}\n`,
+  };
+  const out: Record<string, string> = {};
+  for (const [name, text] of Object.entries(files)) {
+    out[name] = path.join(dir, name);
+    await writeFile(out[name], text);
+  }
+  return out;
+}
+
+/**
+ * The janitor: a detached shell reading a pipe from this process. When the pipe closes (this
+ * process exited, however it died), it removes the deploy dirs marked with this pid, the socket
+ * dir and the cgroups named `<pid>-*`, then exits.
+ */
+export class Janitor {
+  private child: ChildProcess | undefined;
+
+  constructor(
+    private readonly deploysDir: string,
+    private readonly socketDir: string,
+    private readonly cgroups: CgroupRoots,
+  ) {}
+
+  start(): void {
+    if (this.child) return;
+    const pid = String(process.pid);
+    const script = [
+      'cat >/dev/null',
+      'for d in "$1"/*/; do [ -f "$d.owner" ] && [ "$(cat "$d.owner")" = "$2" ] && rm -rf "$d"; done',
+      'rm -rf "$3"',
+      'shift 3',
+      'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do',
+      '  left=0',
+      '  for root in "$@"; do for g in "$root"/"$PPID_MARK"-*; do [ -d "$g" ] || continue; for c in "$g"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done; rmdir "$g" 2>/dev/null || left=1; done; done',
+      '  [ $left = 0 ] && break; sleep 0.2',
+      'done',
+    ].join('\n');
+    const roots = [...new Set([this.cgroups.memory, this.cgroups.pids])];
+    this.child = spawn('/bin/sh', ['-c', script, 'sbp-janitor', this.deploysDir, pid, this.socketDir, ...roots], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+      env: { PATH: '/usr/bin:/bin', PPID_MARK: pid },
+    });
+    this.child.unref();
+    (this.child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+}
+
+/** Per platform process: the stack dir, cgroup sweep, socket dir, janitor. */
+export class Cell {
+  private stackBin: Promise<string> | undefined;
+  private readonly janitor: Janitor;
+  readonly socketDir: string;
+  private counter = 0;
+
+  constructor(
+    readonly support: CellSupport,
+    private readonly workRoot: string,
+    tmpRoot: string,
+  ) {
+    // unix socket paths must stay short (108 bytes), so they live under the temp dir
+    this.socketDir = path.join(tmpRoot, `sbp-${process.pid}`);
+    this.janitor = new Janitor(path.join(workRoot, 'deploys'), this.socketDir, support.cgroups);
+  }
+
+  /** Everything a container needs once per platform: stack bin, janitor, socket dir. */
+  async prepare(): Promise<string> {
+    this.stackBin ??= (async () => {
+      await sweepStaleGroups(this.support.cgroups);
+      await mkdir(this.socketDir, { recursive: true });
+      this.janitor.start();
+      return ensureStackBin(this.workRoot);
+    })();
+    return this.stackBin;
+  }
+
+  /** A name unique among this process's containers: `<pid>-<n>` (the janitor's pattern). */
+  nextName(): string {
+    return `${process.pid}-${++this.counter}`;
+  }
+
+  /** A distinct /30 for the nth container (each in its own namespace; distinct only for clarity). */
+  address(n: number): { address: string; ip: string } {
+    const block = (n % 16383) * 4;
+    const ip = `10.255.${Math.floor(block / 256)}.${(block % 256) + 2}`;
+    return { ip, address: `${ip}/30` };
+  }
+
+  /** The host's top-level entries (for staging containers, which see the host's tools). */
+  hostTopLevel(): string[] {
+    return existsSync('/') ? readdirSync('/') : [];
+  }
+}
+
+/** Mark a deploy dir as owned by this process (the janitor removes it if this process dies). */
+export async function markOwner(deployDir: string): Promise<void> {
+  await writeFile(path.join(deployDir, '.owner'), String(process.pid));
+}

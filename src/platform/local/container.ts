@@ -1,0 +1,326 @@
+// Linux containers for the local platform (CONTRACT §1–§2, DESIGN "The local platform"): made with
+// util-linux `unshare` (mount, pid, uts, ipc and, for instances, net namespaces), entered with
+// `nsenter`, users dropped with `setpriv`. This is the one place that builds their command lines.
+// Every process is tied to the platform's life with PR_SET_PDEATHSIG (`setpriv --pdeathsig`), and
+// the pid namespace makes killing the container's init kill everything it holds.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { BuildpackError } from '../../errors.js';
+import type { LineWriter } from './log-book.js';
+import type { ExitInfo, GroupProcess } from './process-group.js';
+
+/** Host tools the container mode runs (absolute paths). */
+export interface ContainerTools {
+  sh: string;
+  unshare: string;
+  nsenter: string;
+  setpriv: string;
+  ip: string;
+}
+
+/** A host path mounted into the container. */
+export interface Bind {
+  src: string;
+  dest: string;
+  readOnly?: boolean;
+}
+
+/** What the container's file system looks like (all `dest` paths are inside the container). */
+export interface ContainerLayout {
+  /** An empty host directory: the new root's mount point (inside the container's mount namespace only). */
+  rootDir: string;
+  hostname: string;
+  /**
+   * `stack`: a constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
+   * (the stack's tools only), /etc read-only with `etcFiles` over it. `host`: the host's top-level
+   * directories (staging, where buildpack scripts need the host's tools), /tmp and /home private.
+   */
+  base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> } | { kind: 'host' };
+  /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
+  overlay?: { lower: string; upper: string; work: string; dest: string };
+  binds: Bind[];
+  /** Directories created inside the container after the mounts (e.g. /home/vcap for staging). */
+  dirs?: string[];
+  /** A private network namespace with its own `lo` and `eth0` holding `address` (CIDR). */
+  network?: { address: string };
+}
+
+/** Shell single-quoting. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const STACK_USR_DIRS = ['lib', 'lib32', 'lib64', 'libx32', 'libexec', 'share', 'include'];
+const TOP_LEVEL_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+/** Host top-level entries a staging container does not get from the host. */
+const HOST_SKIP = new Set(['proc', 'sys', 'dev', 'tmp', 'home', 'lost+found']);
+
+/**
+ * The script the container's first process runs (as root, in the new namespaces, host tools on
+ * PATH): build the root under `rootDir`, bring up the network, pivot into the root, print `ready`,
+ * then stay as the container's init (pid 1 reaps orphans; the container lives as long as it does).
+ */
+export function setupScript(layout: ContainerLayout, hostTopLevel: string[] = []): string {
+  const R = shq(layout.rootDir);
+  const lines: string[] = ['set -eu', `R=${R}`, 'mount -t tmpfs -o mode=0755,size=64m sbp-root "$R"', 'mkdir -p "$R/proc" "$R/dev" "$R/tmp" "$R/etc" "$R/home"'];
+  const roBind = (src: string, dest: string) => [`mkdir -p "$R"${shq(dest)}`, `mount --rbind ${shq(src)} "$R"${shq(dest)}`, `mount -o remount,bind,ro "$R"${shq(dest)}`];
+  if (layout.base.kind === 'stack') {
+    lines.push('mkdir -p "$R/usr/bin" "$R/usr/sbin" "$R/usr/local/bin"');
+    for (const d of STACK_USR_DIRS) lines.push(`if [ -d /usr/${d} ] && [ ! -L /usr/${d} ]; then`, ...roBind(`/usr/${d}`, `/usr/${d}`).map((l) => `  ${l}`), 'fi');
+    lines.push(...roBind(layout.base.stackBin, '/usr/bin'));
+    for (const d of TOP_LEVEL_LINKS) {
+      const bin = d === 'bin' || d === 'sbin';
+      lines.push(
+        `if [ -L /${d} ]; then ln -s "$(readlink /${d})" "$R/${d}"`,
+        `elif [ -d /${d} ]; then`,
+        ...roBind(bin ? layout.base.stackBin : `/${d}`, `/${d}`).map((l) => `  ${l}`),
+        'fi',
+      );
+    }
+    lines.push(...roBind('/etc', '/etc'));
+    for (const [name, src] of Object.entries(layout.base.etcFiles)) {
+      lines.push(`if [ -e "$R/etc/${name}" ]; then mount --bind ${shq(src)} "$R/etc/${name}"; fi`);
+    }
+    lines.push('mount -t tmpfs -o mode=0755,size=1m sbp-dev "$R/dev"');
+    for (const dev of DEVICES) lines.push(`touch "$R/dev/${dev}" && mount --bind /dev/${dev} "$R/dev/${dev}"`);
+    lines.push('ln -s /proc/self/fd "$R/dev/fd"', 'ln -s /proc/self/fd/0 "$R/dev/stdin"', 'ln -s /proc/self/fd/1 "$R/dev/stdout"', 'ln -s /proc/self/fd/2 "$R/dev/stderr"');
+    lines.push('mkdir -p "$R/dev/shm" && mount -t tmpfs -o mode=1777,size=64m sbp-shm "$R/dev/shm"');
+  } else {
+    for (const entry of hostTopLevel.filter((e) => !HOST_SKIP.has(e))) {
+      lines.push(`if [ -L /${entry} ]; then ln -s "$(readlink /${entry})" "$R/${entry}"`, `elif [ -d /${entry} ]; then mkdir -p "$R/${entry}" && mount --rbind /${entry} "$R/${entry}"`, 'fi');
+    }
+    lines.push('mkdir -p "$R/sys" && mount --rbind /sys "$R/sys"', 'mount --rbind /dev "$R/dev"');
+  }
+  lines.push('mount -t proc proc "$R/proc"', 'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"', 'mount -t tmpfs -o mode=0755,size=1m sbp-home "$R/home"');
+  if (layout.overlay) {
+    const o = layout.overlay;
+    lines.push(`mkdir -p "$R"${shq(o.dest)}`, `mount -t overlay sbp-droplet -o ${shq(`lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`)} "$R"${shq(o.dest)}`);
+  }
+  for (const b of layout.binds) {
+    lines.push(`mkdir -p "$R"${shq(b.dest)}`, `mount --rbind ${shq(b.src)} "$R"${shq(b.dest)}`);
+    if (b.readOnly) lines.push(`mount -o remount,bind,ro "$R"${shq(b.dest)}`);
+  }
+  for (const d of layout.dirs ?? []) lines.push(`mkdir -p "$R"${shq(d)}`);
+  if (layout.network) {
+    lines.push(
+      'ip link set lo up',
+      // both ends stay in this namespace: the address exists nowhere else
+      'ip link add eth0 type veth peer name eth0-peer',
+      `ip addr add ${shq(layout.network.address)} dev eth0`,
+      'ip link set eth0-peer up',
+      'ip link set eth0 up',
+    );
+  }
+  lines.push(`if command -v hostname >/dev/null 2>&1; then hostname ${shq(layout.hostname)}; fi`);
+  lines.push('cd "$R"', 'mkdir .sbp-old-root', 'pivot_root . .sbp-old-root', 'cd /', 'PATH=/usr/bin:/bin', 'umount -l /.sbp-old-root', 'rmdir /.sbp-old-root');
+  lines.push('echo ready');
+  // pid 1: wait forever, reaping whatever is orphaned inside
+  lines.push(`exec /bin/sh -c 'exec >/dev/null 2>&1 </dev/null; while :; do sleep 3600 & wait $!; done'`);
+  return lines.join('\n');
+}
+
+/** `unshare` flags: a net namespace only when the layout has a network. */
+export function unshareArgs(tools: ContainerTools, layout: ContainerLayout, script: string): string[] {
+  const ns = ['--mount', '--uts', '--ipc', '--pid', ...(layout.network ? ['--net'] : [])];
+  return ['--pdeathsig', 'KILL', '--', tools.unshare, ...ns, '--fork', '--kill-child', '--propagation', 'private', '--', tools.sh, '-c', script, 'sbp-container-init'];
+}
+
+/** The host-side prefix that puts a process into cgroups and limits before it execs `argv`. */
+export function joinArgs(tools: ContainerTools, procsFiles: string[], nofile: number | undefined, argv: string[]): string[] {
+  const script = `while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; ${nofile ? `ulimit -n ${nofile}; ` : ''}exec "$@"`;
+  return ['--pdeathsig', 'KILL', '--', tools.sh, '-c', script, 'sbp-join', ...procsFiles, '--', ...argv];
+}
+
+/** How a process is started inside a container. */
+export interface ExecSpec {
+  argv: string[];
+  env: Record<string, string>;
+  /** Working directory inside the container. */
+  cwd: string;
+  /** Run as this user (uid = gid); root when absent. */
+  uid?: number;
+  /** cgroup.procs files to join before entering. */
+  procsFiles?: string[];
+  /** `ulimit -n`. */
+  nofile?: number;
+}
+
+/** `setpriv ... nsenter ... [setpriv --reuid ...] argv`: a process inside container `initPid`. */
+export function execArgs(tools: ContainerTools, initPid: number, spec: ExecSpec, withNet: boolean): string[] {
+  // nsenter's --wd names a host path: the directory is changed inside, by the container's sh
+  const enter = [tools.nsenter, '-t', String(initPid), '-m', '-u', '-i', '-p', ...(withNet ? ['-n'] : []), '-r', '-w', '--', '/bin/sh', '-c', 'cd "$1" && shift && exec "$@"', 'sbp-cd', spec.cwd];
+  const user =
+    spec.uid === undefined ? [] : ['/usr/bin/setpriv', `--reuid=${spec.uid}`, `--regid=${spec.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+  return joinArgs(tools, spec.procsFiles ?? [], spec.nofile, [...enter, ...user, ...spec.argv]);
+}
+
+/** Pids of `pid`'s children (Linux /proc). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A process inside a container. `pid` is the process itself (nsenter's child), not nsenter. */
+export interface ContainerProcess extends GroupProcess {
+  /** The process's own pid as the host sees it, once known. */
+  innerPid(): Promise<number | undefined>;
+}
+
+export interface ExecIo {
+  stdout?: LineWriter;
+  stderr?: LineWriter;
+}
+
+function exitInfo(code: number | null, signal: NodeJS.Signals | null): ExitInfo {
+  return { status: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), signal };
+}
+
+/** A running container: its init's host pid, and processes started in it. */
+export class Container {
+  private destroyed: Promise<void> | undefined;
+  private readonly initExit: Promise<void>;
+
+  private constructor(
+    private readonly tools: ContainerTools,
+    private readonly init: ChildProcess,
+    readonly initPid: number,
+    private readonly withNet: boolean,
+  ) {
+    this.initExit = new Promise((resolve) => {
+      if (init.exitCode !== null || init.signalCode !== null) resolve();
+      else init.once('exit', () => resolve());
+    });
+  }
+
+  /** Create the container; resolves once its root and network are up. */
+  static async create(tools: ContainerTools, layout: ContainerLayout, hostTopLevel: string[] = [], signal?: AbortSignal): Promise<Container> {
+    const init = spawn(tools.setpriv, unshareArgs(tools, layout, setupScript(layout, hostTopLevel)), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    let stderr = '';
+    init.stderr?.on('data', (c: Buffer) => {
+      if (stderr.length < 8192) stderr += c.toString();
+    });
+    const abort = () => init.kill('SIGKILL');
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const onData = (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('ready\n')) {
+            init.stdout?.off('data', onData);
+            init.stdout?.resume();
+            resolve();
+          }
+        };
+        init.stdout?.on('data', onData);
+        init.once('error', (e) => reject(new BuildpackError('CONTAINER_FAILED', `cannot start ${tools.unshare}: ${e.message}`, { cause: e })));
+        init.once('exit', (code, sig) =>
+          reject(new BuildpackError('CONTAINER_FAILED', `the container could not be created (${sig ? `signal ${sig}` : `exit status ${code}`}): ${stderr.trim() || 'no message'}`)),
+        );
+      });
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+    // setpriv exec'd unshare (same pid); unshare's only child is the container's init
+    let initPid: number | undefined;
+    for (let i = 0; i < 100 && initPid === undefined; i++) {
+      initPid = childPids(init.pid ?? -1)[0];
+      if (initPid === undefined) await sleep(5);
+    }
+    if (initPid === undefined) {
+      init.kill('SIGKILL');
+      throw new BuildpackError('CONTAINER_FAILED', 'the container started but its init process could not be found');
+    }
+    return new Container(tools, init, initPid, Boolean(layout.network));
+  }
+
+  /** Start `spec.argv` inside the container. */
+  exec(spec: ExecSpec, io: ExecIo = {}): ContainerProcess {
+    const child = spawn(this.tools.setpriv, execArgs(this.tools, this.initPid, spec, this.withNet), {
+      env: spec.env,
+      stdio: ['ignore', io.stdout ? 'pipe' : 'ignore', io.stderr ? 'pipe' : 'ignore'],
+    });
+    let alive = true;
+    let inner: number | undefined;
+    child.stdout?.on('data', (c: Buffer) => io.stdout?.write(c));
+    child.stderr?.on('data', (c: Buffer) => io.stderr?.write(c));
+    const exited = new Promise<ExitInfo>((resolve) => {
+      child.on('error', () => {
+        alive = false;
+        resolve({ status: 127, signal: null });
+      });
+      child.on('close', (code, sig) => {
+        alive = false;
+        io.stdout?.end();
+        io.stderr?.end();
+        resolve(exitInfo(code, sig));
+      });
+    });
+    // nsenter forks the process into the pid namespace: that child is "the process"
+    const innerPid = async (): Promise<number | undefined> => {
+      for (let i = 0; inner === undefined && alive && i < 200; i++) {
+        inner = childPids(child.pid ?? -1)[0];
+        if (inner === undefined) await sleep(5);
+      }
+      return inner;
+    };
+    void innerPid();
+    return {
+      get pid() {
+        return inner ?? child.pid ?? -1;
+      },
+      exited,
+      running: () => alive,
+      innerPid,
+      signal: (sig) => {
+        void innerPid().then((p) => {
+          if (p === undefined || !alive) return;
+          try {
+            process.kill(p, sig);
+          } catch {
+            // already gone
+          }
+        });
+      },
+    };
+  }
+
+  /** True while the container's init lives. */
+  alive(): boolean {
+    return this.init.exitCode === null && this.init.signalCode === null;
+  }
+
+  /** Destroy the container: SIGKILL its init, so the kernel kills every process in it. Idempotent. */
+  destroy(): Promise<void> {
+    this.destroyed ??= (async () => {
+      try {
+        process.kill(this.initPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      this.init.kill('SIGKILL');
+      await this.initExit;
+    })();
+    return this.destroyed;
+  }
+}
+
+/** SIGTERM the process's own pid, wait up to `graceMs`, then SIGKILL it (CONTRACT §2 "Stopping"). */
+export async function stopProcess(p: ContainerProcess, graceMs: number): Promise<ExitInfo> {
+  if (!p.running()) return p.exited;
+  p.signal('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), graceMs)));
+  const first = await Promise.race([p.exited, grace]);
+  clearTimeout(timer);
+  if (first === 'grace') p.signal('SIGKILL');
+  return p.exited;
+}

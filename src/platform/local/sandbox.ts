@@ -1,0 +1,168 @@
+// Where one instance start runs: a fresh container (the droplet at /home/vcap over an overlay,
+// the stack, a private network, cgroup limits), or — in process mode — the deploy dir on this
+// machine. The runner drives both through the same small interface.
+
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Cell, VCAP_UID, writeEtcFiles } from './cell.js';
+import { ContainerCgroup } from './cgroups.js';
+import { Container, stopProcess, type ContainerProcess } from './container.js';
+import { launcherFile } from './launcher.js';
+import type { LineWriter } from './log-book.js';
+import { portAnswers } from './ports.js';
+import { spawnGroup, stopGroup, type ExitInfo, type GroupProcess } from './process-group.js';
+import { Forwarder, HostRoute } from './route.js';
+
+/** One process to start: `launcher app <command> ''` with its env and memory. */
+export interface SandboxProcess {
+  /** Unique within the instance (`web` or the sidecar's name). */
+  name: string;
+  command: string;
+  env: Record<string, string>;
+  memoryMb: number;
+  stdout: LineWriter;
+  stderr: LineWriter;
+}
+
+/** One instance start's environment. */
+export interface Sandbox {
+  /** The address the health check dials and processes see as theirs. */
+  readonly ip: string;
+  /** The port the web process listens on (8080 in a container, the host port in process mode). */
+  readonly port: number;
+  /** The host port routed to `port` (CF_INSTANCE_PORT). */
+  readonly hostPort: number;
+  spawn(p: SandboxProcess): GroupProcess;
+  /** The port health check (CONTRACT §2): a TCP connection to ip:port succeeds. */
+  healthy(): Promise<boolean>;
+  /** Stop one process: SIGTERM, `graceMs`, SIGKILL. */
+  stop(p: GroupProcess, graceMs: number): Promise<ExitInfo>;
+  /** True when the named process was killed for exceeding its memory. */
+  outOfMemory(name: string): Promise<boolean>;
+  /** Remove everything of this start (processes still alive are killed). */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxFactory {
+  readonly isolation: 'container' | 'process';
+  /** A fresh sandbox for the next start. */
+  create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>): Promise<Sandbox>;
+  /** Free what lives as long as the deployment (the host route). */
+  close(): Promise<void>;
+}
+
+/** The lifecycle dir of a deployment: `launcher` (CONTRACT §2), as /tmp/lifecycle in containers. */
+export async function writeLifecycle(dir: string, entrypointPrefix: string | undefined): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'launcher'), launcherFile(entrypointPrefix), { mode: 0o755 });
+  await chmod(dir, 0o755);
+}
+
+/** Process mode: the deploy dir on this machine, process groups, the host port. */
+export class ProcessSandboxes implements SandboxFactory {
+  readonly isolation = 'process' as const;
+  constructor(
+    private readonly dropletDir: string,
+    private readonly lifecycleDir: string,
+    private readonly hostPort: number,
+  ) {}
+
+  async create(): Promise<Sandbox> {
+    const { dropletDir, lifecycleDir, hostPort } = this;
+    return {
+      ip: '127.0.0.1',
+      port: hostPort,
+      hostPort,
+      spawn: (p) => spawnGroup(path.join(lifecycleDir, 'launcher'), ['app', p.command, ''], { env: p.env, cwd: dropletDir, stdout: p.stdout, stderr: p.stderr }),
+      healthy: () => portAnswers(hostPort, 500),
+      stop: (p, graceMs) => stopGroup(p, graceMs),
+      outOfMemory: async () => false,
+      destroy: async () => undefined,
+    };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The pids limit of an instance container. */
+export const INSTANCE_PIDS = 1024;
+/** `instance_file_descriptor_limit`. */
+export const INSTANCE_NOFILE = 16384;
+/** The port every web process listens on inside its container. */
+export const CONTAINER_PORT = 8080;
+
+/** Container mode: a fresh container per start. */
+export class ContainerSandboxes implements SandboxFactory {
+  readonly isolation = 'container' as const;
+  private readonly route = new HostRoute();
+  private listening: Promise<void> | undefined;
+
+  constructor(
+    private readonly cell: Cell,
+    private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string },
+  ) {}
+
+  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>): Promise<Sandbox> {
+    this.listening ??= this.route.listen(this.o.hostPort);
+    await this.listening;
+    const stackBin = await this.cell.prepare();
+    const name = this.cell.nextName();
+    const dir = path.join(this.o.instancesDir, String(n));
+    await rm(dir, { recursive: true, force: true });
+    for (const d of ['root', 'upper', 'work']) await mkdir(path.join(dir, d), { recursive: true });
+    await chown(path.join(dir, 'upper'), VCAP_UID, VCAP_UID);
+    const { ip, address } = this.cell.address(n);
+    const etcFiles = await writeEtcFiles(path.join(dir, 'etc'), this.o.hostname, ip);
+    const cgroup = new ContainerCgroup(this.cell.support.cgroups, name);
+    const groupOf = (p: string) => `p-${processes.findIndex((q) => q.name === p)}`;
+    let container: Container | undefined;
+    let forwarder: Forwarder | undefined;
+    const destroy = async () => {
+      this.route.routeTo(undefined);
+      await forwarder?.stop();
+      await container?.destroy();
+      await cgroup.remove();
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      await cgroup.create(memoryMb, INSTANCE_PIDS);
+      // each process's own memory group, its limit as the platform computes it
+      for (const p of processes) await cgroup.createProcessGroup(groupOf(p.name), p.memoryMb);
+      container = await Container.create(this.cell.support.tools, {
+        rootDir: path.join(dir, 'root'),
+        hostname: this.o.hostname,
+        base: { kind: 'stack', stackBin, etcFiles },
+        overlay: { lower: this.o.dropletDir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), dest: '/home/vcap' },
+        binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],
+        network: { address },
+      });
+      const sockets = { route: path.join(this.cell.socketDir, `${name}.r`), health: path.join(this.cell.socketDir, `${name}.h`) };
+      forwarder = await Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT);
+    } catch (e) {
+      await destroy();
+      throw e;
+    }
+    this.route.routeTo(forwarder.routeSocket);
+    const c = container;
+    const f = forwarder;
+    return {
+      ip,
+      port: CONTAINER_PORT,
+      hostPort: this.o.hostPort,
+      spawn: (p) => {
+        return c.exec(
+          { argv: ['/tmp/lifecycle/launcher', 'app', p.command, ''], env: p.env, cwd: '/home/vcap', uid: VCAP_UID, procsFiles: cgroup.procsFiles(groupOf(p.name)), nofile: INSTANCE_NOFILE },
+          { stdout: p.stdout, stderr: p.stderr },
+        );
+      },
+      healthy: () => f.healthy(),
+      stop: (p, graceMs) => stopProcess(p as ContainerProcess, graceMs),
+      outOfMemory: (p) => cgroup.oomKilled(groupOf(p)),
+      destroy,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.listening) await this.route.close();
+  }
+}

@@ -1,0 +1,104 @@
+// The stack's view of /usr/bin inside instance containers (CONTRACT §2: only the tools cflinuxfs4
+// ships): a directory holding the host's copies of exactly those tools, built once per work root.
+// Host runtimes the stack lacks (node, python3, ruby, ...) are not in it, so an app gets them only
+// from a buildpack's deps dir, as on a foundation.
+
+import { constants } from 'node:fs';
+import { access, copyFile, link, mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Commands on cflinuxfs4's PATH (cloudfoundry/cflinuxfs4 `packages/cflinuxfs4` and the Ubuntu
+ * jammy essentials under it: coreutils, bash/dash, util-linux, procps, findutils, grep, sed, mawk,
+ * diffutils, gzip/xz/bzip2, tar, zip/unzip, curl, wget, jq, netcat-openbsd, openssl, perl, git,
+ * rsync, lsof, strace, build-essential, dnsutils, net-tools, iproute2, psmisc, vim-tiny, xxd).
+ * No node, no python, no ruby. A name missing on this host is simply absent in the container.
+ */
+export const STACK_TOOLS: readonly string[] = [
+  // coreutils
+  '[', 'arch', 'b2sum', 'base32', 'base64', 'basename', 'basenc', 'cat', 'chgrp', 'chmod', 'chown', 'cksum', 'comm', 'cp',
+  'csplit', 'cut', 'date', 'dd', 'df', 'dir', 'dircolors', 'dirname', 'du', 'echo', 'env', 'expand', 'expr', 'factor', 'false',
+  'fmt', 'fold', 'groups', 'head', 'hostid', 'id', 'install', 'join', 'link', 'ln', 'logname', 'ls', 'md5sum', 'mkdir', 'mkfifo',
+  'mknod', 'mktemp', 'mv', 'nice', 'nl', 'nohup', 'nproc', 'numfmt', 'od', 'paste', 'pathchk', 'pr', 'printenv', 'printf',
+  'ptx', 'pwd', 'readlink', 'realpath', 'rm', 'rmdir', 'seq', 'sha1sum', 'sha224sum', 'sha256sum', 'sha384sum', 'sha512sum',
+  'shred', 'shuf', 'sleep', 'sort', 'split', 'stat', 'stdbuf', 'stty', 'sum', 'sync', 'tac', 'tail', 'tee', 'test', 'timeout',
+  'touch', 'tr', 'true', 'truncate', 'tsort', 'tty', 'uname', 'unexpand', 'uniq', 'unlink', 'users', 'vdir', 'wc', 'who',
+  'whoami', 'yes',
+  // shells
+  'bash', 'sh', 'dash', 'rbash',
+  // util-linux, bsdutils, procps, psmisc, debianutils, libc-bin
+  'kill', 'ps', 'pgrep', 'pkill', 'pidof', 'top', 'free', 'uptime', 'watch', 'pmap', 'killall', 'pstree', 'fuser', 'logger',
+  'setpriv', 'setsid', 'nsenter', 'unshare', 'prlimit', 'flock', 'getopt', 'more', 'renice', 'taskset', 'ionice', 'rev',
+  'script', 'mesg', 'which', 'run-parts', 'tempfile', 'getent', 'iconv', 'ldd', 'locale', 'hostname', 'dnsdomainname',
+  'mount', 'umount', 'findmnt', 'lsblk', 'su', 'sudo',
+  // text, files, archives
+  'find', 'xargs', 'grep', 'egrep', 'fgrep', 'sed', 'awk', 'mawk', 'diff', 'cmp', 'diff3', 'sdiff', 'patch', 'gzip', 'gunzip',
+  'zcat', 'tar', 'xz', 'unxz', 'xzcat', 'lzma', 'unlzma', 'bzip2', 'bunzip2', 'bzcat', 'zip', 'unzip', 'less', 'file', 'xxd',
+  'vi', 'rsync', 'lsof', 'strace',
+  // network
+  'curl', 'wget', 'nc', 'netcat', 'openssl', 'ping', 'ip', 'ss', 'netstat', 'ifconfig', 'route', 'dig', 'nslookup', 'host',
+  'traceroute', 'tcpdump', 'ssh', 'scp', 'sftp', 'ssh-keygen',
+  // languages and build tools the stack ships
+  'jq', 'perl', 'git', 'make', 'gcc', 'cc', 'g++', 'c++', 'cpp', 'ld', 'as', 'ar', 'cmake', 'autoconf', 'automake', 'bison',
+  'flex', 'gdb',
+];
+
+/** Where on the host a tool may live (merged /usr first). */
+const HOST_BIN_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+
+async function executable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The host file for tool `name` (symlinks resolved), if the host has it. */
+async function hostTool(name: string): Promise<string | undefined> {
+  for (const dir of HOST_BIN_DIRS) {
+    const candidate = path.join(dir, name);
+    if (await executable(candidate)) return realpath(candidate);
+  }
+  return undefined;
+}
+
+/** Version of the directory layout: bump when STACK_TOOLS or the build changes. */
+const STACK_VERSION = 'cflinuxfs4-v1';
+
+/**
+ * `<workRoot>/stack/<version>/bin`, holding the stack's tools (hard links to the host's files when
+ * on the same file system, else copies). Built once, atomically; later calls return it at once.
+ */
+export async function ensureStackBin(workRoot: string): Promise<string> {
+  const dir = path.join(workRoot, 'stack', STACK_VERSION);
+  const bin = path.join(dir, 'bin');
+  try {
+    await stat(path.join(dir, '.complete'));
+    return bin;
+  } catch {
+    // not built yet
+  }
+  await mkdir(path.dirname(dir), { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(path.join(tmp, 'bin'), { recursive: true });
+  for (const name of STACK_TOOLS) {
+    const src = await hostTool(name);
+    if (!src) continue;
+    const dest = path.join(tmp, 'bin', name);
+    try {
+      await link(src, dest);
+    } catch {
+      await copyFile(src, dest);
+    }
+  }
+  await writeFile(path.join(tmp, '.complete'), `${(await readdir(path.join(tmp, 'bin'))).length} tools\n`);
+  try {
+    await rename(tmp, dir);
+  } catch {
+    // another platform built it first
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
