@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LocalPlatform } from '../src/platform/local/index.js';
 import { parseServicesFile, userProvidedService } from '../src/platform/services.js';
 import { DeployError, type Deployment } from '../src/platform/types.js';
+import { TestServer } from '../test/helpers/http-server.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 import { FINAL_BP, REPO, eventually, nodeWebApp, tempDir, writeTree } from '../test/platform/helpers.js';
 
@@ -26,6 +26,7 @@ describe('Cloud Controller behaviour on the local platform (issue 11)', function
   let cleanup: () => Promise<void>;
   let bp: string;
   let deployment: Deployment | undefined;
+  let server: TestServer | undefined;
 
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('cloud-controller-'));
@@ -35,7 +36,10 @@ describe('Cloud Controller behaviour on the local platform (issue 11)', function
     const src = await writeTree(path.join(root, 'agent-src'), { 'bin/agent#x': '#!/bin/sh\necho "agent: token=$AGENT_TOKEN"\nexec sleep 600\n' });
     const tgz = path.join(root, 'agent-1.0.0.tgz');
     execFileSync('tar', ['-czf', tgz, '-C', src, 'bin']);
-    const sha256 = createHash('sha256').update(await readFile(tgz)).digest('hex');
+    const bytes = await readFile(tgz);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // served over 127.0.0.1: staging runs in a container whose /tmp is its own (CONTRACT §1)
+    server = (await TestServer.start()).route('/agent-1.0.0.tgz', (_req, res) => res.end(bytes));
     bp = await writeTree(path.join(root, 'bp'), {
       VERSION: '0.0.1\n',
       'manifest.yml': `language: cc-sidecars
@@ -45,7 +49,7 @@ default_versions:
 dependencies:
 - name: agent
   version: "1.0.0"
-  uri: ${pathToFileURL(tgz).href}
+  uri: ${server.url('/agent-1.0.0.tgz')}
   sha256: ${sha256}
   cf_stacks: [cflinuxfs4]
 include_files: [bin/detect, bin/supply, manifest.yml, VERSION]
@@ -65,7 +69,10 @@ sidecars:
     for (const f of ['detect', 'supply']) await copyFile(path.join(REPO, 'bin', f), path.join(bp, 'bin', f));
     await copyFile(bundle, path.join(bp, 'dist', 'supply.cjs'));
   });
-  after(() => cleanup());
+  after(async () => {
+    await server?.close();
+    await cleanup();
+  });
   afterEach(async () => {
     await deployment?.delete();
     deployment = undefined;
