@@ -232,14 +232,23 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
   for (const note of resolved.notes) io.stderr.write(`note: ${note}\n`);
 
   // Staging lines stream at once; the instance's lines wait until the url line is out.
+  // Held lines are bounded: a process printing without end before the url is out keeps only
+  // its last HELD_LINES lines, and the count of the others is printed in their place.
   let held: string[] | undefined = [];
+  let heldDropped = 0;
   let streamed = false;
   const print = (line: string) => {
     streamed = true;
-    if (held && !/^\[(STG|API)\//.test(line)) held.push(line);
-    else io.stdout.write(`${line}\n`);
+    if (held && !/^\[(STG|API)\//.test(line)) {
+      held.push(line);
+      if (held.length > HELD_LINES) {
+        held.shift();
+        heldDropped++;
+      }
+    } else io.stdout.write(`${line}\n`);
   };
   const release = () => {
+    if (heldDropped > 0) io.stdout.write(`[CELL/0] ERR ... ${heldDropped} log line(s) dropped before the app was running ...\n`);
     for (const line of held ?? []) io.stdout.write(`${line}\n`);
     held = undefined;
   };
@@ -258,9 +267,14 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
       ...(options.serviceCatalog ? { serviceCatalog: options.serviceCatalog } : {}),
       ...(manifest ? { manifest } : {}),
       ...(options.stack ? { stack: options.stack } : {}),
-    });
+    }, { signal });
   } catch (err) {
     release();
+    // Stopped during staging or start: nothing is left to delete; exit 128+N as a shell would.
+    const stopReason: unknown = signal.reason;
+    if (signal.aborted && typeof stopReason === 'string' && /^SIG[A-Z]+$/.test(stopReason)) {
+      throw new InterruptedError(stopReason, `${stopReason === 'SIGINT' ? 'interrupted' : stopReason}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     // The cf platform does not stream: its transcript comes with the error.
     if (err instanceof DeployError && !streamed && err.logs) io.stdout.write(err.logs.endsWith('\n') ? err.logs : `${err.logs}\n`);
     throw err;
@@ -285,6 +299,9 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
 }
 
 const collect = (value: string, acc: string[]): string[] => [...acc, value];
+
+/** Instance lines held back until the url line is out. */
+const HELD_LINES = 10000;
 
 /** A stop request that never comes: push then runs until its process is killed. */
 function never(): StopSignal {
