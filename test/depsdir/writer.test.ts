@@ -113,8 +113,11 @@ describe('launch.yml', () => {
     it('refuses a non-integer memory ("64M" would fail staging)', () => {
       expect(() => renderLaunchYml([{ type: 's', command: 'c', memory: 64.5 }])).to.throw(/positive integer/);
     });
-    it('refuses an entry without a command', () => {
-      expect(() => readLaunchYml('processes:\n- type: x\n')).to.throw(/processes\[0\]/);
+    it('reads an entry without a command as the builder does (empty: Cloud Controller refuses it later)', () => {
+      expect(readLaunchYml('processes:\n- type: x\n')).to.deep.equal([{ type: 'x', command: '' }]);
+    });
+    it('refuses what the builder refuses, naming the line', () => {
+      expect(() => readLaunchYml('processes:\n- type: x\n  command: [a]\n')).to.throw('line 3: cannot unmarshal !!seq into string');
     });
   });
 });

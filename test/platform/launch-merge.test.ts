@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { readLaunchYml } from '../../src/launch/launch-yml.js';
 import { compatPath } from '../helpers/shared.js';
 import {
   LaunchParseError,
@@ -81,5 +82,44 @@ describe('launch merge', () => {
     it('rejects invalid release output', () => {
       expect(() => parseRelease('default_process_types: [a')).to.throw(LaunchParseError, "buildpack's release output invalid");
     });
+
+    // issue 13 item 14: what the builder refuses, with yaml.v2's line
+    const refusals: Array<[string, string, string | RegExp]> = [
+      ['invalid YAML', 'processes:\n- type: a\n  command: [unclosed\n', /^yaml: line \d+: /],
+      ['processes not a list', 'processes:\n  type: web\n  command: x\n', 'line 2: cannot unmarshal !!map into []process (a list of processes)'],
+      ['processes a string', 'processes: web\n', 'line 1: cannot unmarshal !!str `web` into []process'],
+      ['a list where the command string is expected', 'processes:\n- type: a\n  command: [x, y]\n', 'line 3: cannot unmarshal !!seq into string'],
+      ['a map where the type string is expected', 'processes:\n- type: {name: a}\n  command: x\n', 'line 2: cannot unmarshal !!map into string'],
+      ['an entry that is not a map', 'processes:\n- just-a-string\n', 'line 2: cannot unmarshal !!str `just-a-string` into process (a map)'],
+      ['sidecar_for a string', 'processes:\n- type: a\n  command: x\n  platforms:\n    cloudfoundry:\n      sidecar_for: web\n', 'line 6: cannot unmarshal !!str `web` into []string'],
+      ['limits a list', 'processes:\n- type: a\n  command: x\n  limits: [64]\n', 'line 4: cannot unmarshal !!seq into limits (a map)'],
+    ];
+    for (const [what, text, message] of refusals) {
+      it(`rejects a launch.yml with ${what}, and the library's reader says the same`, () => {
+        expect(() => parseLaunchYml(text)).to.throw(LaunchParseError, message);
+        expect(() => readLaunchYml(text)).to.throw(LaunchParseError, message);
+      });
+    }
+    it('reads strings leniently as yaml.v2 does (numbers as text, null as empty)', () => {
+      const text = 'processes:\n- type: 123\n  command:\n  limits: {memory: 16}\n  platforms: {cloudfoundry: {sidecar_for: [web, 7]}}\n';
+      expect(parseLaunchYml(text)).to.deep.equal([{ type: '123', command: '', sidecar_for: ['web', '7'], memory: 16 }]);
+      expect(readLaunchYml(text)).to.deep.equal([{ type: '123', command: '', memory: 16, sidecarFor: ['web', '7'] }]);
+    });
+    it('rejects a Procfile that is not a map, and a command that is not a string', () => {
+      expect(() => parseProcfile('- web: node a.js\n')).to.throw(LaunchParseError, 'Procfile: not a map of process types');
+      expect(() => parseProcfile('web:\n  cmd: node a.js\n')).to.throw(LaunchParseError, 'line 2: cannot unmarshal !!map into string');
+    });
+  });
+
+  describe('one reader', () => {
+    for (const f of cases.fileCases) {
+      it(`reads ${f.file} the same through the library and the builder`, () => {
+        const text = readFileSync(compatPath(f.file), 'utf8');
+        const builder = parseLaunchYml(text);
+        expect(readLaunchYml(text)).to.deep.equal(
+          builder.map((p) => ({ type: p.type, command: p.command, ...(p.memory ? { memory: p.memory } : {}), ...(p.sidecar_for.length ? { sidecarFor: p.sidecar_for } : {}) })),
+        );
+      });
+    }
   });
 });

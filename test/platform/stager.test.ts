@@ -229,6 +229,24 @@ describe('stager', () => {
       const { error } = await stageFail(nodeWebApp(), [bp, FINAL_BP]);
       expect(error.message).to.include("cannot unmarshal !!str `64M` into int");
     });
+    // issue 13 item 14: the builder's failures on what buildpacks and apps write
+    it('fails when a launch.yml is invalid YAML, its processes are not a list, or a command is a list', async () => {
+      const cases: Array<[string, string]> = [
+        ['processes:\n- type: a\n  command: [unclosed\n', 'yaml: line '],
+        ['processes:\n  type: a\n', 'line 2: cannot unmarshal !!map into []process'],
+        ['processes:\n- type: a\n  command: [x, y]\n', 'line 3: cannot unmarshal !!seq into string'],
+      ];
+      for (const [i, [doc, message]] of cases.entries()) {
+        const bp = await supplyBuildpack(path.join(root, `badlaunch-${i}`), `cat > "$3/$4/launch.yml" <<'EOF'\n${doc}EOF`);
+        const { error, log } = await stageFail(nodeWebApp(), [bp, FINAL_BP]);
+        expect(error.message, doc).to.include(message);
+        expect(log.text()).to.include(`[STG/0] ERR ${error.message.split('\n')[0]}`);
+      }
+    });
+    it('fails when the Procfile is not a map of process types', async () => {
+      const { error } = await stageFail(nodeWebApp({ Procfile: '- web: node server.js\n' }), [FINAL_BP]);
+      expect(error.message).to.equal('Failed to read command from Procfile: invalid YAML');
+    });
     it('fails without any buildpack', async () => {
       const { error } = await stageFail(nodeWebApp(), []);
       expect(error.exitStatus).to.equal(222);

@@ -2,7 +2,8 @@
 // documents in index order, then the final buildpack's launch.yml or bin/release, then Procfile.
 // Pure functions: text in, staging-result parts out.
 
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar } from 'yaml';
+import { LaunchYmlError, readLaunchYml, yamlString } from '../../launch/launch-yml.js';
 import type { StagedProcess, StagedSidecar } from '../types.js';
 
 /** One `processes[]` entry of a launch.yml (or a release/Procfile process, without platforms). */
@@ -16,58 +17,20 @@ export interface LaunchProcess {
 }
 
 /** A launch.yml / release / Procfile document the builder could not read. */
-export class LaunchParseError extends Error {}
+export { LaunchYmlError as LaunchParseError };
 
-function scalarText(node: unknown, lc: LineCounter, expect: 'string' | 'int'): string | number {
-  if (node == null) return expect === 'int' ? 0 : '';
-  const n = node as Node;
-  const line = n.range ? lc.linePos(n.range[0]).line : 0;
-  if (!isScalar(n)) throw new LaunchParseError(`yaml: unmarshal errors:\n  line ${line}: cannot unmarshal !!${isSeq(n) ? 'seq' : 'map'} into ${expect}`);
-  const v = n.value;
-  if (v === null) return expect === 'int' ? 0 : '';
-  if (expect === 'int') {
-    if (typeof v === 'number' && Number.isInteger(v)) return v;
-    // yaml.v2 refuses a string (or float) for an int field: `64M` fails staging.
-    const tag = typeof v === 'number' ? 'float' : typeof v === 'boolean' ? 'bool' : 'str';
-    throw new LaunchParseError(`yaml: unmarshal errors:\n  line ${line}: cannot unmarshal !!${tag} \`${n.source ?? String(v)}\` into int`);
-  }
-  return n.source ?? String(v);
-}
-
-function child(map: unknown, key: string): unknown {
-  return isMap(map) ? map.get(key, true) : undefined;
-}
-
-/** Parse a launch.yml as the builder's yaml.v2 struct does (strings lenient, ints strict). */
+/** Parse a launch.yml as the builder does: the project's one reader, `readLaunchYml`. */
 export function parseLaunchYml(text: string): LaunchProcess[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc });
-  if (doc.errors.length > 0) throw new LaunchParseError(`yaml: ${doc.errors[0].message}`);
-  const root = doc.contents;
-  if (root == null) return [];
-  const procs = child(root, 'processes');
-  if (procs == null) return [];
-  if (!isSeq(procs)) throw new LaunchParseError('yaml: unmarshal errors:\n  cannot unmarshal processes into a list');
-  return procs.items.map((item) => {
-    const cfPlat = child(child(item, 'platforms'), 'cloudfoundry');
-    const sidecarFor = child(cfPlat, 'sidecar_for');
-    const targets = isSeq(sidecarFor) ? sidecarFor.items.map((t) => String(scalarText(t, lc, 'string'))) : [];
-    return {
-      type: String(scalarText(child(item, 'type'), lc, 'string')),
-      command: String(scalarText(child(item, 'command'), lc, 'string')),
-      sidecar_for: targets,
-      memory: Number(scalarText(child(child(item, 'limits'), 'memory'), lc, 'int')),
-    };
-  });
+  return readLaunchYml(text).map((p) => ({ type: p.type, command: p.command, sidecar_for: p.sidecarFor ?? [], memory: p.memory ?? 0 }));
 }
 
 /** A `type: command` map (Procfile, release's default_process_types) in document order. */
-function mapToProcesses(node: unknown, what: string): LaunchProcess[] {
-  if (node == null) return [];
-  if (!isMap(node)) throw new LaunchParseError(`${what}: not a map of process types`);
+function mapToProcesses(node: unknown, what: string, lc: LineCounter): LaunchProcess[] {
+  if (node == null || (isScalar(node) && node.value === null)) return [];
+  if (!isMap(node)) throw new LaunchYmlError(`${what}: not a map of process types`);
   return node.items.map((pair) => ({
-    type: String(isScalar(pair.key) ? pair.key.value : pair.key),
-    command: isScalar(pair.value) && pair.value.value != null ? String(pair.value.value) : '',
+    type: yamlString(pair.key, lc),
+    command: yamlString(pair.value, lc),
     sidecar_for: [],
     memory: 0,
   }));
@@ -75,16 +38,19 @@ function mapToProcesses(node: unknown, what: string): LaunchProcess[] {
 
 /** Parse a Procfile: YAML `type: command` (the builder reads it with yaml.v2). */
 export function parseProcfile(text: string): LaunchProcess[] {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new LaunchParseError('invalid YAML');
-  return mapToProcesses(doc.contents, 'Procfile');
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  if (doc.errors.length > 0) throw new LaunchYmlError('invalid YAML');
+  return mapToProcesses(doc.contents, 'Procfile', lc);
 }
 
 /** Parse `bin/release` output: YAML with `default_process_types`. */
 export function parseRelease(text: string): LaunchProcess[] {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new LaunchParseError(`buildpack's release output invalid: ${doc.errors[0].message}`);
-  return mapToProcesses(child(doc.contents, 'default_process_types'), "buildpack's release output invalid");
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  if (doc.errors.length > 0) throw new LaunchYmlError(`buildpack's release output invalid: ${doc.errors[0].message}`);
+  const root = doc.contents;
+  return mapToProcesses(isMap(root) ? root.get('default_process_types', true) : undefined, "buildpack's release output invalid", lc);
 }
 
 /** What a merge replaced in a way that changed its kind (process ↔ sidecar): a local hint. */
