@@ -1,13 +1,27 @@
 // Composition root of the `sidecar-buildpack` command: real streams, env, cwd and the process's
 // stop signals into main().
+import { constants } from 'node:os';
 import { main } from '../cli/main.js';
 import type { StopSignal } from '../cli/io.js';
 
-/** SIGINT/SIGTERM as an AbortSignal. Kept (not `once`), so a second Ctrl-C cannot kill the CLI halfway through deleting an app. */
+/**
+ * SIGINT/SIGTERM as an AbortSignal: the first one stops the push (staging is cut short, the app
+ * deleted). A second one forces: the CLI exits at once; its containers die with it (every one is
+ * tied to this process) and the platform's janitor removes their files.
+ */
 function processStopSignal(): StopSignal {
   const controller = new AbortController();
+  let received = 0;
   // The reason is the signal's name, so that push can exit 128+N after deleting the app.
-  const onSignal = (sig: NodeJS.Signals): void => controller.abort(sig);
+  const onSignal = (sig: NodeJS.Signals): void => {
+    received++;
+    if (received === 1) {
+      controller.abort(sig);
+      return;
+    }
+    process.stderr.write(`${sig} again: exiting now\n`);
+    process.exit(128 + (constants.signals[sig] ?? 0));
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {

@@ -156,7 +156,8 @@ export interface TaskResult {
 
 export interface Platform {
   /** Stage and start the app; rejects with a DeployError (logs attached) when either fails. */
-  deploy(app: AppSpec): Promise<Deployment>;
+  /** `signal`: aborting stops the deploy (the local platform cuts staging short). */
+  deploy(app: AppSpec, options?: { signal?: AbortSignal }): Promise<Deployment>;
 }
 
 /** Where a deploy failed. */

@@ -201,11 +201,17 @@ export class LocalPlatform implements Platform {
       stopGraceMs: this.options.stopGraceMs,
       healthCheckTimeoutMs: web?.healthCheck?.startTimeoutMs ?? this.options.healthCheckTimeoutMs,
     });
+    // a stop request while the instance starts deletes it (the start then rejects)
+    const stopStarting = () => void runner.stop();
+    options.signal?.addEventListener('abort', stopStarting, { once: true });
     try {
+      if (options.signal?.aborted) await runner.stop();
       await runner.start();
     } catch (e) {
       await runner.stop();
       throw await fail('starting', (e as Error).message, { cause: e });
+    } finally {
+      options.signal?.removeEventListener('abort', stopStarting);
     }
     const dropletDir = staged.dropletDir;
     const entrypointPrefix = staged.entrypointPrefix;

@@ -94,6 +94,7 @@ export class InstanceRunner {
   /** Start the instance; resolves when web answers, rejects with the crash if it never does. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.state === 'deleted') return reject(new BuildpackError('INSTANCE_DELETED', 'the app was deleted while starting'));
       this.firstStart = { resolve, reject };
       this.launch();
     });
