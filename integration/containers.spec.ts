@@ -3,10 +3,64 @@
 // buildpacks are written here; every check reads what the processes themselves see.
 
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalPlatform, type LocalPlatformOptions } from '../src/platform/local/index.js';
-import type { Deployment } from '../src/platform/types.js';
-import { FINAL_BP, tempDir, writeTree } from '../test/platform/helpers.js';
+import { portAnswers } from '../src/platform/local/ports.js';
+import { DeployError, type Deployment } from '../src/platform/types.js';
+import { FINAL_BP, REPO, supplyBuildpack, tempDir, writeTree } from '../test/platform/helpers.js';
+
+/**
+ * A web app in perl (the stack ships perl, not node): `/read` says whether $HOME/marker exists,
+ * `/write` creates it, anything else answers ok. Binds BIND_HOST (default all addresses).
+ */
+const PERL_APP = String.raw`use strict; use IO::Socket::INET; $| = 1;
+my $host = $ENV{BIND_HOST} || '0.0.0.0';
+my $s = IO::Socket::INET->new(LocalAddr => "$host:$ENV{PORT}", Listen => 16, ReuseAddr => 1) or die "listen: $!";
+print "perl app listening on $host:$ENV{PORT}\n";
+while (my $c = $s->accept) {
+  my $req = <$c> // ''; my ($p) = $req =~ m{^GET (\S+)}; $p //= '/';
+  while (my $l = <$c>) { last if $l =~ /^\r?\n$/ }
+  my $m = "$ENV{HOME}/marker"; my $body = 'ok';
+  if ($p eq '/write') { open(my $f, '>', $m) or die; close $f; $body = 'written' }
+  elsif ($p eq '/read') { $body = -e $m ? 'stale' : 'fresh' }
+  print $c "HTTP/1.0 200 OK\r\nContent-Length: " . length($body) . "\r\n\r\n$body"; close $c;
+}
+`;
+const PERL_FILES = { 'server.pl': PERL_APP, Procfile: 'web: perl server.pl\n' };
+
+/** A supply buildpack whose launch.yml declares `sidecars` (name → command, memory). */
+async function sidecarBuildpack(dir: string, sidecars: Record<string, { command: string; memory?: number }>): Promise<string> {
+  const doc = Object.entries(sidecars)
+    .map(([name, s]) => `- type: ${name}\n  command: ${JSON.stringify(s.command)}\n${s.memory ? `  limits:\n    memory: ${s.memory}\n` : ''}  platforms:\n    cloudfoundry:\n      sidecar_for: [web]\n`)
+    .join('');
+  return supplyBuildpack(dir, `cat > "$3/$4/launch.yml" <<'EOF'\nprocesses:\n${doc}EOF\necho "-----> sidecars declared"`);
+}
+
+/** Pids of live processes whose environment holds `needle`. */
+async function processesWith(needle: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    if (!stat || stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
+    const env = await readFile(`/proc/${e}/environ`, 'utf8').catch(() => '');
+    if (env.split('\0').includes(needle)) found.push(Number(e));
+  }
+  return found;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15000): Promise<boolean> {
+  for (let waited = 0; waited < timeoutMs; waited += 100) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return check();
+}
 
 /** A node app (node comes from the final buildpack's deps dir) answering what its process sees. */
 const PROBE_JS = `const http = require('node:http');
@@ -72,5 +126,116 @@ describe('local platform containers (issue 10)', function () {
     expect(probe.home).to.include.members(['app', 'deps', 'logs', 'profile.d', 'tmp', 'staging_info.yml']);
     expect(probe.lifecycle).to.deep.equal(['launcher']);
     expect(probe.PATH).to.match(/(^|:)\/usr\/local\/bin:\/usr\/bin:\/bin$/);
+  });
+
+  it('fails at launch on an absolute staging path baked into launch.yml', async () => {
+    // the classic bug: "$3" is the staging deps dir (/tmp/contents…/deps), gone at launch
+    const bp = await supplyBuildpack(
+      path.join(root, 'abs-bp'),
+      `mkdir -p "$3/$4/bin"; printf '#!/bin/sh\\nexec sleep 600\\n' > "$3/$4/bin/agent"; chmod +x "$3/$4/bin/agent"
+cat > "$3/$4/launch.yml" <<EOF
+processes:
+- type: agent
+  command: $3/$4/bin/agent
+  platforms:
+    cloudfoundry:
+      sidecar_for: [web]
+EOF`,
+    );
+    const err = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(DeployError);
+    const e = err as DeployError;
+    expect(e.phase).to.equal('starting');
+    expect(e.logs).to.match(/\[APP\/PROC\/WEB\/SIDECAR\/AGENT\/0\] ERR bash: line 1: \/tmp\/contents[0-9a-f]+\/deps\/0\/bin\/agent: No such file or directory/);
+    expect(e.message).to.include('APP/PROC/WEB/SIDECAR/AGENT: Exited with status 127');
+  });
+
+  it("fails a sidecar that needs the host's node or python3 with the shell's \"not found\"", async () => {
+    const bp = await sidecarBuildpack(path.join(root, 'runtime-bp'), { 'needs-node': { command: 'node -e "setInterval(() => {}, 1000)"' }, 'needs-python': { command: 'python3 -c "import time; time.sleep(600)"' } });
+    const err = (await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;
+    expect(err).to.be.instanceOf(DeployError);
+    expect(err.logs).to.match(/\[APP\/PROC\/WEB\/SIDECAR\/NEEDS-(NODE|PYTHON)\/0\] ERR bash: line 1: (node|python3): command not found/);
+    expect(err.message).to.match(/SIDECAR\/NEEDS-(NODE|PYTHON): Exited with status 127/);
+  });
+
+  it('runs two apps whose sidecars bind the same port (each instance has its own localhost)', async () => {
+    const squat = 'perl -MIO::Socket::INET -e \'$| = 1; IO::Socket::INET->new(LocalAddr => "127.0.0.1:9999", Listen => 1) or die "bind: $!\\n"; print "bound 9999\\n"; sleep 600\'';
+    const bp = await sidecarBuildpack(path.join(root, 'squat-bp'), { squatter: { command: squat } });
+    const p = platform();
+    const [a, b] = [await push(PERL_FILES, { buildpacks: [bp, FINAL_BP], platform: p }), await push(PERL_FILES, { buildpacks: [bp, FINAL_BP], platform: p })];
+    for (const d of [a, b]) expect(await until(() => d.logs().includes('[APP/PROC/WEB/SIDECAR/SQUATTER/0] OUT bound 9999')), d.logs()).to.equal(true);
+    await sleep(500);
+    for (const d of [a, b]) {
+      expect(d.logs()).not.to.include('Address already in use');
+      expect(d.restartCount).to.equal(0);
+      expect((await d.get('/')).body).to.equal('ok');
+    }
+  });
+
+  it("fails an app listening on 127.0.0.1 only with the platform's health-check message", async () => {
+    const err = (await push(PERL_FILES, { env: { BIND_HOST: '127.0.0.1' }, platform: platform({ healthCheckTimeoutMs: 2000 }) }).then(() => undefined, (e: unknown) => e)) as DeployError;
+    expect(err).to.be.instanceOf(DeployError);
+    expect(err.phase).to.equal('starting');
+    expect(err.logs).to.include('[APP/PROC/WEB/0] OUT perl app listening on 127.0.0.1:8080');
+    expect(err.logs).to.include('[CELL/0] ERR Failed after 2s: startup health check never passed.');
+  });
+
+  it('starts every restart in a fresh container: a file the first instance wrote is gone', async () => {
+    const d = await push(PERL_FILES);
+    expect((await d.get('/write')).body).to.equal('written');
+    expect((await d.get('/read')).body).to.equal('stale');
+    await d.kill('web');
+    await d.waitUntilRunning({ minRestarts: 1, timeoutMs: 30000 });
+    expect((await d.get('/read')).body).to.equal('fresh');
+  });
+
+  it('sends SIGTERM to the sidecar only: its grandchild never sees it, and grandchild and a setsid daemon are gone after delete', async () => {
+    const marker = `CONTAINERS_MARKER=${path.basename(root)}-${n}`;
+    const command = "(trap 'echo grandchild: got SIGTERM' TERM; while :; do sleep 0.1; done) & setsid sh -c 'exec sleep 600' & echo started; wait";
+    const bp = await sidecarBuildpack(path.join(root, 'tree-bp'), { tree: { command } });
+    const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP], env: { CONTAINERS_MARKER: marker.split('=')[1] } });
+    expect(await until(() => d.logs().includes('[APP/PROC/WEB/SIDECAR/TREE/0] OUT started'))).to.equal(true);
+    // web, the sidecar's shell, its grandchild subshell (and its sleep), the setsid daemon
+    expect(await until(async () => (await processesWith(marker)).length >= 4), 'processes of the instance').to.equal(true);
+    await d.delete();
+    deployments = [];
+    expect(d.logs()).not.to.include('grandchild: got SIGTERM');
+    expect(await processesWith(marker)).to.deep.equal([]);
+  });
+
+  it('kills a sidecar that allocates past its memory and reports it as out of memory', async () => {
+    const hog = 'perl -e \'$| = 1; print "allocating\\n"; my $x = "a" x (200 * 1024 * 1024); sleep 600\'';
+    const bp = await sidecarBuildpack(path.join(root, 'hog-bp'), { hog: { command: hog, memory: 32 } });
+    const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] }).catch((e: DeployError) => e);
+    const logs = d instanceof DeployError ? d.logs : (await until(() => d.logs().includes('(out of memory)')), d.logs());
+    expect(logs).to.include('[APP/PROC/WEB/SIDECAR/HOG/0] OUT Exit status 137');
+    expect(logs).to.include('"exit_description"=>"APP/PROC/WEB/SIDECAR/HOG: Exited with status 137 (out of memory)"');
+  });
+
+  it('leaves no process, port or mount behind when push is killed with SIGKILL', async () => {
+    const workRoot = path.join(root, 'kill9');
+    const marker = `KILL9_MARKER=${path.basename(root)}`;
+    const app = await writeTree(path.join(root, 'kill9-app'), PERL_FILES);
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'bin', 'cli.ts'), 'push', app, '-b', FINAL_BP, '--work-root', workRoot, '--env', marker], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const exited = new Promise((r) => child.once('exit', r));
+    expect(await until(() => /url: http:\/\/127\.0\.0\.1:\d+/.test(out), 60000), out).to.equal(true);
+    const port = Number(/url: http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    expect(await processesWith(marker)).to.have.length.greaterThan(0);
+    child.kill('SIGKILL');
+    await exited;
+    expect(await until(async () => (await processesWith(marker)).length === 0), 'instance processes after kill -9').to.equal(true);
+    expect(await portAnswers(port)).to.equal(false);
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts).not.to.include(workRoot);
+    // the janitor removes the deploy dir once the push process is gone
+    const deploys = path.join(workRoot, 'deploys');
+    expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), 'deploy dirs after kill -9').to.equal(true);
   });
 });

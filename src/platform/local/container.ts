@@ -172,6 +172,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface ContainerProcess extends GroupProcess {
   /** The process's own pid as the host sees it, once known. */
   innerPid(): Promise<number | undefined>;
+  /** Resolves once its stdout and stderr are closed (after `exited`). */
+  readonly closed: Promise<void>;
 }
 
 export interface ExecIo {
@@ -252,15 +254,23 @@ export class Container {
     let inner: number | undefined;
     child.stdout?.on('data', (c: Buffer) => io.stdout?.write(c));
     child.stderr?.on('data', (c: Buffer) => io.stderr?.write(c));
+    // exited: the process itself ended (a child it left behind may still hold its stdout);
+    // closed: its output is complete too
+    const closed = new Promise<void>((resolve) => {
+      child.on('close', () => {
+        io.stdout?.end();
+        io.stderr?.end();
+        resolve();
+      });
+      child.on('error', () => resolve());
+    });
     const exited = new Promise<ExitInfo>((resolve) => {
       child.on('error', () => {
         alive = false;
         resolve({ status: 127, signal: null });
       });
-      child.on('close', (code, sig) => {
+      child.on('exit', (code, sig) => {
         alive = false;
-        io.stdout?.end();
-        io.stderr?.end();
         resolve(exitInfo(code, sig));
       });
     });
@@ -278,6 +288,7 @@ export class Container {
         return inner ?? child.pid ?? -1;
       },
       exited,
+      closed,
       running: () => alive,
       innerPid,
       signal: (sig) => {

@@ -95,7 +95,8 @@ export async function runInContainer(container: Container, hostFile: string, fil
   const out: LineWriter | undefined = options.capture ? capture : options.out;
   const p = container.exec({ argv: [file, ...args], env: options.env, cwd: options.cwd }, { stdout: out, stderr: options.err });
   const info = await p.exited;
-  if (!options.capture) options.out?.end();
+  // as the builder's exec does, the outcome waits for the script's output to be complete
+  await p.closed;
   if (info.status === 0 && !info.signal) return { ok: true, stdout };
   if (info.signal) return { ok: false, error: `signal: ${info.signal === 'SIGKILL' ? 'killed' : info.signal}`, stdout };
   return { ok: false, error: `exit status ${info.status}`, stdout };
