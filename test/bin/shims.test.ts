@@ -196,6 +196,17 @@ describe('entry point shims', () => {
         expect(r.stdout).not.to.contain('WARNING');
       });
 
+      it('reads a table checked out with CRLF line endings', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+        const table = path.join(bp, 'dist', 'runtime.tsv');
+        await fs.writeFile(table, (await fs.readFile(table, 'utf8')).replace(/\n/g, '\r\n'));
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.contain('runtime=yes');
+        expect(r.stdout).not.to.contain('WARNING');
+      });
+
       it('uses the * row when CF_STACK is unset', async () => {
         const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
         const { args, tmpdir } = await dirs();
