@@ -212,21 +212,31 @@ EOF`,
     expect(logs).to.include('"exit_description"=>"APP/PROC/WEB/SIDECAR/HOG: Exited with status 137 (out of memory)"');
   });
 
-  it('leaves no process, port or mount behind when push is killed with SIGKILL', async () => {
-    const workRoot = path.join(root, 'kill9');
-    const marker = `KILL9_MARKER=${path.basename(root)}`;
-    const app = await writeTree(path.join(root, 'kill9-app'), PERL_FILES);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'bin', 'cli.ts'), 'push', app, '-b', FINAL_BP, '--work-root', workRoot, '--env', marker], {
+  /** `sidecar-buildpack push` as its own process (from the sources), its output gathered. */
+  function spawnPush(app: string, args: string[]) {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'bin', 'cli.ts'), 'push', app, ...args], {
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    const exited = new Promise((r) => child.once('exit', r));
-    expect(await until(() => /url: http:\/\/127\.0\.0\.1:\d+/.test(out), 60000), out).to.equal(true);
-    const port = Number(/url: http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    const io = { out: '', code: undefined as number | null | undefined, signal: undefined as NodeJS.Signals | null | undefined };
+    child.stdout.on('data', (c) => (io.out += c));
+    child.stderr.on('data', (c) => (io.out += c));
+    const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
+      io.code = code;
+      io.signal = signal;
+      r();
+    }));
+    return { child, io, exited };
+  }
+
+  it('leaves no process, port or mount behind when push is killed with SIGKILL', async () => {
+    const workRoot = path.join(root, 'kill9');
+    const marker = `KILL9_MARKER=${path.basename(root)}`;
+    const app = await writeTree(path.join(root, 'kill9-app'), PERL_FILES);
+    const { child, io, exited } = spawnPush(app, ['-b', FINAL_BP, '--work-root', workRoot, '--env', marker]);
+    expect(await until(() => /url: http:\/\/127\.0\.0\.1:\d+/.test(io.out), 60000), io.out).to.equal(true);
+    const port = Number(/url: http:\/\/127\.0\.0\.1:(\d+)/.exec(io.out)?.[1]);
     expect(await processesWith(marker)).to.have.length.greaterThan(0);
     child.kill('SIGKILL');
     await exited;
@@ -237,5 +247,52 @@ EOF`,
     // the janitor removes the deploy dir once the push process is gone
     const deploys = path.join(workRoot, 'deploys');
     expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), 'deploy dirs after kill -9').to.equal(true);
+  });
+
+  context('when push is stopped during staging (issue 13 item 9)', () => {
+    /** A supply buildpack that starts a long child (as a download or a tar would be) and waits. */
+    const slowSupply = () => supplyBuildpack(path.join(root, `slow-bp-${n++}`), 'sleep 600 & echo "supply: started a long child"; wait');
+
+    it('stops staging at once on SIGTERM, killing the supply script and its children, and exits 143', async () => {
+      const marker = `STAGING_MARKER=${path.basename(root)}-term`;
+      const app = await writeTree(path.join(root, 'staging-term-app'), PERL_FILES);
+      const { child, io, exited } = spawnPush(app, ['-b', await slowSupply(), '-b', FINAL_BP, '--work-root', path.join(root, 'staging-term'), '--env', marker]);
+      expect(await until(() => io.out.includes('supply: started a long child'), 60000), io.out).to.equal(true);
+      expect(await processesWith(marker)).to.have.length.greaterThan(0);
+      child.kill('SIGTERM');
+      await exited;
+      expect(io.code, io.out).to.equal(143);
+      expect(io.out).to.include('staging stopped');
+      expect(await processesWith(marker)).to.deep.equal([]);
+    });
+
+    it('leaves no staging process behind when push is killed with SIGKILL', async () => {
+      const marker = `STAGING_MARKER=${path.basename(root)}-kill`;
+      const workRoot = path.join(root, 'staging-kill');
+      const app = await writeTree(path.join(root, 'staging-kill-app'), PERL_FILES);
+      const { child, io, exited } = spawnPush(app, ['-b', await slowSupply(), '-b', FINAL_BP, '--work-root', workRoot, '--env', marker]);
+      expect(await until(() => io.out.includes('supply: started a long child'), 60000), io.out).to.equal(true);
+      child.kill('SIGKILL');
+      await exited;
+      expect(await until(async () => (await processesWith(marker)).length === 0), 'staging processes after kill -9').to.equal(true);
+      const deploys = path.join(workRoot, 'deploys');
+      expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), 'deploy dirs after kill -9').to.equal(true);
+    });
+
+    it('exits at once on a second signal while the first is still stopping the app', async () => {
+      const marker = `STAGING_MARKER=${path.basename(root)}-twice`;
+      // a sidecar that ignores SIGTERM: the first Ctrl-C waits out its 10 s grace
+      const bp = await sidecarBuildpack(path.join(root, 'stubborn-bp'), { stubborn: { command: "trap '' TERM; echo stubborn up; while :; do sleep 0.1; done" } });
+      const app = await writeTree(path.join(root, 'twice-app'), PERL_FILES);
+      const { child, io, exited } = spawnPush(app, ['-b', bp, '-b', FINAL_BP, '--work-root', path.join(root, 'twice'), '--env', marker]);
+      expect(await until(() => io.out.includes('stubborn up'), 60000), io.out).to.equal(true);
+      child.kill('SIGINT');
+      expect(await until(() => io.out.includes('stopping '), 10000), io.out).to.equal(true);
+      child.kill('SIGINT');
+      await exited;
+      expect(io.code, io.out).to.equal(130);
+      expect(io.out).to.include('SIGINT again: exiting now');
+      expect(await until(async () => (await processesWith(marker)).length === 0), 'processes after the forced exit').to.equal(true);
+    });
   });
 });
