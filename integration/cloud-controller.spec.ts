@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalPlatform } from '../src/platform/local/index.js';
 import { parseServicesFile, userProvidedService } from '../src/platform/services.js';
@@ -14,10 +14,17 @@ import { TestServer } from '../test/helpers/http-server.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 import { FINAL_BP, REPO, eventually, nodeWebApp, tempDir, writeTree } from '../test/platform/helpers.js';
 
-/** True while `pid` runs (a zombie waiting for its reaper does not count). */
-async function liveProcess(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return stat !== undefined && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+/** Live processes (zombies do not count) whose environment holds `needle`. */
+async function liveProcessesWith(needle: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined || stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
+    const env = await readFile(`/proc/${e}/environ`, 'utf8').catch(() => '');
+    if (env.split('\0').includes(needle)) found.push(Number(e));
+  }
+  return found;
 }
 
 describe('Cloud Controller behaviour on the local platform (issue 11)', function () {
@@ -114,7 +121,8 @@ sidecars:
     const script = [
       'echo "creds=$(echo "$VCAP_SERVICES" | grep -o s3cr3t)"',
       'echo "port=[$PORT] guid=[$CF_INSTANCE_GUID] addr=[$CF_INSTANCE_ADDR] ports=$CF_INSTANCE_PORTS mem=$MEMORY_LIMIT"',
-      'sleep 300 & echo "bg=$!"',
+      // marked by its env: in a container its pid is the container's own, not the host's
+      `TASK_BG=${path.basename(root)} sleep 300 & echo "bg=$!"`,
       'exit 3',
     ].join('; ');
     const result = await d.runTask(script, { name: 'migrate', memoryMb: 64 });
@@ -123,8 +131,8 @@ sidecars:
     expect(result.logs).to.include('[APP/TASK/migrate/0] OUT port=[] guid=[] addr=[] ports=[] mem=64m');
     expect(result.logs).to.include('[APP/TASK/migrate/0] OUT Exit status 3');
     expect(sidecarLines(), 'no sidecar ran for the task').to.equal(before);
-    const bg = Number(/bg=(\d+)/.exec(result.logs)?.[1]);
-    expect(await liveProcess(bg), 'the background process is gone with the task').to.equal(false);
+    expect(result.logs).to.match(/bg=\d+/);
+    expect(await liveProcessesWith(`TASK_BG=${path.basename(root)}`), 'the background process is gone with the task').to.deep.equal([]);
     expect((await d.runTask('true')).exitStatus).to.equal(0);
   });
 

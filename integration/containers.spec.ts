@@ -99,7 +99,8 @@ describe('local platform containers (issue 10)', function () {
     new LocalPlatform({ hostEnv: { PATH: process.env.PATH }, workRoot: path.join(root, 'work'), backoffMs: () => 100, stopGraceMs: 2000, ...extra });
 
   async function push(files: Record<string, string>, options: { buildpacks?: string[]; env?: Record<string, string>; platform?: LocalPlatform } = {}): Promise<Deployment> {
-    const dir = await writeTree(path.join(root, `app-${n++}`), { 'server.js': PROBE_JS, ...files });
+    // the node probe only when no app is given (its server.js makes the final buildpack install node)
+    const dir = await writeTree(path.join(root, `app-${n++}`), Object.keys(files).length > 0 ? files : { 'server.js': PROBE_JS });
     const d = await (options.platform ?? platform()).deploy({ dir, name: `probe-${n}`, buildpacks: options.buildpacks ?? [FINAL_BP], env: options.env, memoryMb: 256 });
     deployments.push(d);
     return d;
@@ -150,12 +151,13 @@ EOF`,
     expect(e.message).to.include('APP/PROC/WEB/SIDECAR/AGENT: Exited with status 127');
   });
 
-  it("fails a sidecar that needs the host's node or python3 with the shell's \"not found\"", async () => {
-    const bp = await sidecarBuildpack(path.join(root, 'runtime-bp'), { 'needs-node': { command: 'node -e "setInterval(() => {}, 1000)"' }, 'needs-python': { command: 'python3 -c "import time; time.sleep(600)"' } });
+  it("fails a sidecar that needs the host's node, python3 or ruby with the shell's \"not found\"", async () => {
+    const bp = await sidecarBuildpack(path.join(root, 'runtime-bp'), { 'needs-runtimes': { command: 'node -e 1; python3 -c 1; ruby -e 1; exec node -e "setInterval(() => {}, 1000)"' } });
     const err = (await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;
     expect(err).to.be.instanceOf(DeployError);
-    expect(err.logs).to.match(/\[APP\/PROC\/WEB\/SIDECAR\/NEEDS-(NODE|PYTHON)\/0\] ERR bash: line 1: (node|python3): command not found/);
-    expect(err.message).to.match(/SIDECAR\/NEEDS-(NODE|PYTHON): Exited with status 127/);
+    for (const tool of ['node', 'python3', 'ruby']) expect(err.logs).to.include(`[APP/PROC/WEB/SIDECAR/NEEDS-RUNTIMES/0] ERR bash: line 1: ${tool}: command not found`);
+    expect(err.logs).to.include('[APP/PROC/WEB/SIDECAR/NEEDS-RUNTIMES/0] ERR bash: line 1: exec: node: not found');
+    expect(err.message).to.include('SIDECAR/NEEDS-RUNTIMES: Exited with status 127');
   });
 
   it('runs two apps whose sidecars bind the same port (each instance has its own localhost)', async () => {
@@ -187,6 +189,16 @@ EOF`,
     await d.kill('web');
     await d.waitUntilRunning({ minRestarts: 1, timeoutMs: 30000 });
     expect((await d.get('/read')).body).to.equal('fresh');
+  });
+
+  it('runs a task in a container of its own: the droplet fresh at /home/vcap, as vcap, on the stack', async () => {
+    const d = await push(PERL_FILES);
+    expect((await d.get('/write')).body).to.equal('written');
+    const r = await d.runTask('echo "home=$HOME pwd=$PWD user=$(id -un) node=$(command -v node || echo none)"; [ -e "$HOME/marker" ] && echo "marker: stale" || echo "marker: fresh"', { name: 'probe' });
+    expect(r.exitStatus, r.logs).to.equal(0);
+    expect(r.logs).to.include('[APP/TASK/probe/0] OUT home=/home/vcap/app pwd=/home/vcap/app user=vcap node=none');
+    expect(r.logs).to.include('[APP/TASK/probe/0] OUT marker: fresh');
+    expect((await d.get('/read')).body, 'the web instance keeps its own file').to.equal('stale');
   });
 
   it('sends SIGTERM to the sidecar only: its grandchild never sees it, and grandchild and a setsid daemon are gone after delete', async () => {

@@ -271,7 +271,14 @@ export class Container {
       });
       child.on('exit', (code, sig) => {
         alive = false;
-        resolve(exitInfo(code, sig));
+        // what it wrote before exiting is still in the pipe: let it be read (the output closes
+        // then, unless a child it left behind holds it open)
+        const info = exitInfo(code, sig);
+        const timer = setTimeout(() => resolve(info), 100);
+        void closed.then(() => {
+          clearTimeout(timer);
+          resolve(info);
+        });
       });
     });
     // nsenter forks the process into the pid namespace: that child is "the process"

@@ -11,11 +11,11 @@ import { stackMismatch } from '../buildpack-stack.js';
 import type { ProcessSpec } from '../process-spec.js';
 import { leaseCache } from '../cache-lock.js';
 import { bindServices, vcapServices as renderVcapServices } from '../services.js';
-import { runTask } from '../task.js';
+import { runTask, type TaskContainer } from '../task.js';
 import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult, type TaskOptions, type TaskResult } from '../types.js';
 import { launcherArgs } from './launcher.js';
 import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
-import type { AppIdentity } from './env.js';
+import { launcherPaths, type AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
 import { Cell, chooseIsolation, markOwner, processModeNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
 import { freePort } from './ports.js';
@@ -218,6 +218,39 @@ export class LocalPlatform implements Platform {
     const hostEnv = this.options.hostEnv;
     const tasksRoot = path.join(workDir, 'tasks');
     // Process mode: each task gets a fresh copy of the droplet (its "container"), removed after.
+    const processTask = async (): Promise<TaskContainer> => {
+      await mkdir(tasksRoot, { recursive: true });
+      const root = await mkdtemp(path.join(tasksRoot, 'task-'));
+      await cp(dropletDir, root, { recursive: true, verbatimSymlinks: true });
+      let proc: GroupProcess | undefined;
+      return {
+        launcher: { home: `${root}/app`, tmpDir: `${root}/tmp`, depsDir: `${root}/deps` },
+        ip: '127.0.0.1',
+        internalIp: '127.0.0.1',
+        spawn: (cmd, env, stdout, stderr) => {
+          const p = spawnGroup('/bin/bash', launcherArgs(`${root}/app`, cmd, entrypointPrefix), { env, cwd: root, stdout, stderr });
+          proc = p;
+          return { exited: p.exited.then((info) => ({ status: info.status })) };
+        },
+        destroy: async () => {
+          // the whole process group goes, as a container's processes do
+          if (proc) await stopGroup(proc, 0);
+          await rm(root, { recursive: true, force: true });
+        },
+      };
+    };
+    // Container mode: a task container like an instance's (the droplet fresh at /home/vcap), without a route
+    let tasks = 0;
+    const containerTask = async (memoryMb: number): Promise<TaskContainer> => {
+      const sandbox = await (sandboxes as ContainerSandboxes).create(1_000_000 + ++tasks, memoryMb, [{ name: 'task', memoryMb }], { route: false });
+      return {
+        launcher: launcherPaths('/home/vcap'),
+        ip: sandbox.ip,
+        internalIp: sandbox.ip,
+        spawn: (cmd, env, stdout, stderr) => ({ exited: sandbox.spawn({ name: 'task', command: cmd, env, memoryMb, stdout, stderr }).exited.then((info) => ({ status: info.status })) }),
+        destroy: () => sandbox.destroy(),
+      };
+    };
     const task = (command: string, options?: TaskOptions) =>
       runTask(
         {
@@ -225,28 +258,9 @@ export class LocalPlatform implements Platform {
           appEnv,
           vcapServices,
           log,
-          path: hostEnv.PATH,
-          container: async () => {
-            await mkdir(tasksRoot, { recursive: true });
-            const root = await mkdtemp(path.join(tasksRoot, 'task-'));
-            await cp(dropletDir, root, { recursive: true, verbatimSymlinks: true });
-            let proc: GroupProcess | undefined;
-            return {
-              launcher: { home: `${root}/app`, tmpDir: `${root}/tmp`, depsDir: `${root}/deps` },
-              ip: '127.0.0.1',
-              internalIp: '127.0.0.1',
-              spawn: (cmd, env, stdout, stderr) => {
-                const p = spawnGroup('/bin/bash', launcherArgs(`${root}/app`, cmd, entrypointPrefix), { env, cwd: root, stdout, stderr });
-                proc = p;
-                return { exited: p.exited.then((info) => ({ status: info.status })) };
-              },
-              destroy: async () => {
-                // the whole process group goes, as a container's processes do
-                if (proc) await stopGroup(proc, 0);
-                await rm(root, { recursive: true, force: true });
-              },
-            };
-          },
+          // in a container: the stack's PATH
+          path: this.cell ? undefined : hostEnv.PATH,
+          container: this.cell ? containerTask : processTask,
         },
         command,
         options,

@@ -46,7 +46,7 @@ export interface Sandbox {
 export interface SandboxFactory {
   readonly isolation: 'container' | 'process';
   /** A fresh sandbox for the next start. */
-  create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>): Promise<Sandbox>;
+  create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options?: { route?: boolean }): Promise<Sandbox>;
   /** Free what lives as long as the deployment (the host route). */
   close(): Promise<void>;
 }
@@ -102,9 +102,13 @@ export class ContainerSandboxes implements SandboxFactory {
     private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string },
   ) {}
 
-  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>): Promise<Sandbox> {
-    this.listening ??= this.route.listen(this.o.hostPort);
-    await this.listening;
+  /** `route: false` (tasks): no forwarder, and the app's route is left alone. */
+  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options: { route?: boolean } = {}): Promise<Sandbox> {
+    const routed = options.route ?? true;
+    if (routed) {
+      this.listening ??= this.route.listen(this.o.hostPort);
+      await this.listening;
+    }
     const stackBin = await this.cell.prepare();
     const name = this.cell.nextName();
     const dir = path.join(this.o.instancesDir, String(n));
@@ -118,7 +122,7 @@ export class ContainerSandboxes implements SandboxFactory {
     let container: Container | undefined;
     let forwarder: Forwarder | undefined;
     const destroy = async () => {
-      this.route.routeTo(undefined);
+      if (routed) this.route.routeTo(undefined);
       await forwarder?.stop();
       await container?.destroy();
       await cgroup.remove();
@@ -136,13 +140,15 @@ export class ContainerSandboxes implements SandboxFactory {
         binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],
         network: { address },
       });
-      const sockets = { route: path.join(this.cell.socketDir, `${name}.r`), health: path.join(this.cell.socketDir, `${name}.h`) };
-      forwarder = await Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT);
+      if (routed) {
+        const sockets = { route: path.join(this.cell.socketDir, `${name}.r`), health: path.join(this.cell.socketDir, `${name}.h`) };
+        forwarder = await Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT);
+      }
     } catch (e) {
       await destroy();
       throw e;
     }
-    this.route.routeTo(forwarder.routeSocket);
+    if (forwarder) this.route.routeTo(forwarder.routeSocket);
     const c = container;
     const f = forwarder;
     return {
@@ -155,7 +161,7 @@ export class ContainerSandboxes implements SandboxFactory {
           { stdout: p.stdout, stderr: p.stderr },
         );
       },
-      healthy: () => f.healthy(),
+      healthy: async () => (f ? f.healthy() : false),
       stop: (p, graceMs) => stopProcess(p as ContainerProcess, graceMs),
       outOfMemory: (p) => cgroup.oomKilled(groupOf(p)),
       destroy,
