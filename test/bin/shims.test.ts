@@ -162,18 +162,59 @@ describe('entry point shims', () => {
         expect(r.stdout).to.match(/runtime=yes/);
       });
 
-      it('unpacks bin/node of a nodejs.org-style archive (one top-level folder)', async () => {
-        const nested = await tgz('nested', { 'node-v22.1.0-linux-x64/bin/node': runtimeBin.toString(), 'node-v22.1.0-linux-x64/lib/node_modules/npm/bin/node': '#!/bin/sh\necho WRONG\n' });
+      it('unpacks bin/node of a nodejs.org-style archive (one top-level folder), and notes its name for the next staging', async () => {
+        const top = 'node-v22.1.0-linux-x64';
+        const nested = await tgz('nested', { [`${top}/bin/node`]: runtimeBin.toString(), [`${top}/lib/node_modules/npm/bin/node`]: '#!/bin/sh\necho WRONG-RAN\n' });
         const nestedServer = http.createServer((_req, res) => res.end(nested));
         await new Promise<void>((r) => nestedServer.listen(0, '127.0.0.1', r));
         try {
           const bp = await buildpack(nodeManifest(`http://127.0.0.1:${(nestedServer.address() as AddressInfo).port}/n.tgz`, sha256(nested)));
           const { args, tmpdir } = await dirs();
-          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
-          expect(r.status, r.stdout + r.stderr).to.equal(0);
-          expect(r.stdout).to.match(/runtime=yes/);
+          const first = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(first.status, first.stdout + first.stderr).to.equal(0);
+          expect(first.stdout).to.match(/runtime=yes/);
+          const entry = path.join(args[1], 'sidecar-buildpack', 'node', sha256(nested));
+          expect((await fs.readdir(entry)).sort()).to.deep.equal(['member', 'runtime.tgz']);
+          expect(await fs.readFile(path.join(entry, 'member'), 'utf8')).to.equal(`${top}/bin/node\n`);
+          const warm = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(warm.stdout).to.match(/^BUNDLE .* runtime=yes tmp=\S+\n$/);
+          // a note naming another file of the (verified) archive, or none of it, is not followed
+          for (const note of [`${top}/lib/node_modules/npm/bin/node`, '../bin/node', 'other/bin/node', `${top}/bin/node\n${top}/lib/x`]) {
+            await fs.writeFile(path.join(entry, 'member'), `${note}\n`);
+            const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+            expect(r.stdout + r.stderr, note).not.to.contain('WRONG-RAN');
+            expect(r.stdout, note).to.match(/^BUNDLE .* runtime=yes tmp=\S+\n$/);
+          }
         } finally {
           nestedServer.close();
+        }
+      });
+
+      it('unpacks an archive whose names start with ./ and notes the name', async () => {
+        const src = path.join(tmp, 'dot-src');
+        await fs.mkdir(path.join(src, 'bin'), { recursive: true });
+        await fs.writeFile(path.join(src, 'bin', 'node'), runtimeBin, { mode: 0o755 });
+        expect(spawnSync('tar', ['-czf', path.join(tmp, 'dot.tgz'), '-C', src, './bin']).status).to.equal(0);
+        const dot = await fs.readFile(path.join(tmp, 'dot.tgz'));
+        const dotServer = http.createServer((_req, res) => res.end(dot));
+        await new Promise<void>((r) => dotServer.listen(0, '127.0.0.1', r));
+        try {
+          const bp = await buildpack(nodeManifest(`http://127.0.0.1:${(dotServer.address() as AddressInfo).port}/n.tgz`, sha256(dot)));
+          const { args, tmpdir } = await dirs();
+          for (let i = 0; i < 2; i++) {
+            const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+            expect(r.status, r.stdout + r.stderr).to.equal(0);
+            expect(r.stdout).to.match(/runtime=yes/);
+          }
+          const note = path.join(args[1], 'sidecar-buildpack', 'node', sha256(dot), 'member');
+          expect(await fs.readFile(note, 'utf8')).to.equal('./bin/node\n');
+          // a lost note is written again by the next staging that has to look for bin/node
+          await fs.rm(note);
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.stdout).to.match(/runtime=yes/);
+          expect(await fs.readFile(note, 'utf8')).to.equal('./bin/node\n');
+        } finally {
+          dotServer.close();
         }
       });
 
