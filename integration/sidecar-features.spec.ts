@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LocalPlatform } from '../src/platform/local/index.js';
 import { freePort } from '../src/platform/local/ports.js';
 import { DeployError, type AppSpec, type Deployment } from '../src/platform/types.js';
+import { TestServer } from '../test/helpers/http-server.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 import { FINAL_BP, REPO, tempDir, writeTree } from '../test/platform/helpers.js';
 
@@ -240,17 +240,23 @@ describe('sidecar features on the local platform (issue 12)', function () {
   let cleanup: () => Promise<void>;
   let bundle: string;
   let sbtool: string;
+  let server: TestServer;
   const deployments: Deployment[] = [];
 
   before(async () => {
     ({ dir: root, cleanup } = await tempDir('sidecar-features-'));
+    // dependencies are served over 127.0.0.1: a staging container's /tmp is its own (CONTRACT §1)
+    server = await TestServer.start();
     bundle = path.join(root, 'supply.cjs');
     await buildSupplyBundle(bundle);
     await writeFile(path.join(root, 'sbtool.c'), SBTOOL_C);
     sbtool = path.join(root, 'sbtool');
     execFileSync('gcc', ['-static', '-O1', '-o', sbtool, path.join(root, 'sbtool.c')], { stdio: ['ignore', 'pipe', 'pipe'] });
   });
-  after(() => cleanup());
+  after(async () => {
+    await server?.close();
+    await cleanup();
+  });
   afterEach(async () => {
     for (const d of deployments.splice(0)) await d.delete();
   });
@@ -263,8 +269,11 @@ describe('sidecar features on the local platform (issue 12)', function () {
     else await copyFile(sbtool, path.join(src, 'bin', name));
     const tgz = path.join(root, `${name}-1.0.0.tgz`);
     execFileSync('tar', ['-czf', tgz, '-C', src, 'bin']);
-    const sha = createHash('sha256').update(await readFile(tgz)).digest('hex');
-    return `- name: ${name}\n  version: "1.0.0"\n  uri: ${pathToFileURL(tgz).href}\n  sha256: ${sha}\n  cf_stacks: [cflinuxfs4]\n`;
+    const bytes = await readFile(tgz);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const file = `/${sha.slice(0, 12)}/${name}-1.0.0.tgz`;
+    server.route(file, (_req, res) => res.end(bytes));
+    return `- name: ${name}\n  version: "1.0.0"\n  uri: ${server.url(file)}\n  sha256: ${sha}\n  cf_stacks: [cflinuxfs4]\n`;
   }
 
   /** A supply buildpack: bin/ shims, the fresh bundle, a manifest with these deps and sidecars. */
