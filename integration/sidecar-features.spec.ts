@@ -188,7 +188,8 @@ int main(int argc, char **argv) {
 const LOG_SHIPPER = `#!/bin/sh
 # ships every line the app writes into the shared volume to its own stdout (the platform's log)
 echo "log-shipper: watching $VARLOG_VOLUME"
-tail -n +1 -F "$VARLOG_VOLUME/app.log" 2>/dev/null | while IFS= read -r line; do echo "shipped: $line"; done
+# --pid: tail ends when this shell does (the platform signals the sidecar's own pid only)
+tail --pid=$$ -n +1 -F "$VARLOG_VOLUME/app.log" 2>/dev/null | while IFS= read -r line; do echo "shipped: $line"; done
 `;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
