@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -190,14 +190,17 @@ describe('push', function () {
     it('stops, deletes the app and leaves no process behind on SIGINT', async function () {
       if (!existsSync(path.join(REPO, 'dist', 'cli.cjs'))) this.skip(); // npm run build makes it
       const tmp = await mkdtemp(path.join(os.tmpdir(), 'push-spawned-'));
+      let spawned: ChildProcess | undefined;
       try {
         const port = String(await freePort());
         // an app env var of this run only: the instance's processes carry it in their environment
         const marker = `PUSH_MARKER=${path.basename(tmp)}`;
         const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.cjs'), 'push', NODE_APP, '-b', zip, '--env', `CONFIG_SERVER_PORT=${port}`, '--env', marker], {
           cwd: REPO,
-          env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmp },
+          // XDG_STATE_HOME: the app's state and droplets stay in this test's directory
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmp, XDG_STATE_HOME: tmp },
         });
+        spawned = child;
         let out = '';
         let err = '';
         child.stderr.on('data', (c) => (err += c));
@@ -216,12 +219,18 @@ describe('push', function () {
         const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
         child.removeAllListeners('exit');
         child.kill('SIGINT');
-        expect(await exit, err).to.equal(0);
+        expect(await exit, err).to.equal(130); // Ctrl-C: the app is deleted, exit 128 + SIGINT
         expect(out).to.include('[API/0] OUT Deleted app with guid');
         expect(await processesWithEnv(marker)).to.deep.equal([]);
         expect(pids.filter((p) => existsSync(`/proc/${p}`))).to.deep.equal([]);
         expect(await portAnswers(Number(port))).to.equal(false);
       } finally {
+        // a failed assertion must not leave push (and the app it runs) behind to hold mocha open
+        if (spawned && spawned.exitCode === null && spawned.signalCode === null) {
+          const gone = new Promise((resolve) => spawned!.once('close', resolve));
+          spawned.kill('SIGKILL');
+          await gone;
+        }
         await rm(tmp, { recursive: true, force: true });
       }
     });
