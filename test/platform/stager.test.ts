@@ -121,6 +121,19 @@ describe('stager', () => {
       });
     });
 
+    context('when a supply buildpack writes no config.yml, or one that is not YAML', () => {
+      it('keeps only its key in the metadata and says nothing, as the builder does', async () => {
+        const bare = await supplyBuildpack(path.join(root, 'bare'), 'echo "-----> bare supply"');
+        const junk = await supplyBuildpack(path.join(root, 'junk'), 'printf "name: [unclosed\\n" > "$3/$4/config.yml"');
+        const out = await stageOk(nodeWebApp(), [bare, junk, FINAL_BP]);
+        expect(out.result.lifecycle_metadata.buildpacks.slice(0, 2)).to.deep.equal([
+          { key: bare, name: '' },
+          { key: junk, name: '' },
+        ]);
+        expect(out.log.text()).to.include('-----> bare supply').and.not.match(/config\.yml|unmarshal/i);
+      });
+    });
+
     context('when the buildpack is a zip whose bin/ sits inside one top-level folder', () => {
       it('extracts it with its modes and runs it', async () => {
         const zip = await zipDir(

@@ -1,21 +1,15 @@
 // `lifecycle_metadata.buildpacks[]`: each buildpack's key plus what its deps/<idx>/config.yml
-// says (name, version, config, output_metadata), read as the builder reads it.
+// says (name, version, config, output_metadata), read as the builder reads it: a missing or
+// unreadable file, or YAML that does not parse, leaves only the key, in silence
+// (buildpackrunner/runner.go buildpacksMetadata ignores both errors).
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { BuildpackMetadata } from '../types.js';
 
-/**
- * Read `deps/<padded idx>/config.yml` of each buildpack. A missing file is reported on `say`
- * with the builder's wording and leaves only the key.
- */
-export async function buildpackMetadata(
-  keys: string[],
-  depsDir: string,
-  idx: (i: number) => string,
-  say: (line: string) => void,
-): Promise<BuildpackMetadata[]> {
+/** Read `deps/<padded idx>/config.yml` of each buildpack; what cannot be read leaves only the key. */
+export async function buildpackMetadata(keys: string[], depsDir: string, idx: (i: number) => string): Promise<BuildpackMetadata[]> {
   const out: BuildpackMetadata[] = [];
   for (let i = 0; i < keys.length; i++) {
     const meta: BuildpackMetadata = { key: keys[i], name: '' };
@@ -24,7 +18,7 @@ export async function buildpackMetadata(
     try {
       text = await readFile(file, 'utf8');
     } catch {
-      say(`Failed to read buildpack config.yml for buildpack key ${keys[i]}: open ${file}: no such file or directory`);
+      // no config.yml (a hand-written buildpack, e.g. cloudfoundry/example-sidecar-buildpack)
     }
     if (text !== undefined) {
       try {
@@ -33,8 +27,8 @@ export async function buildpackMetadata(
         if (doc.version != null && doc.version !== '') meta.version = String(doc.version);
         if (doc.config && typeof doc.config === 'object') meta.config = doc.config as Record<string, unknown>;
         if (doc.output_metadata !== undefined) meta.output_metadata = doc.output_metadata;
-      } catch (e) {
-        say(`Failed to unmarshal buildpack metadata for buildpack key ${keys[i]}: ${(e as Error).message}`);
+      } catch {
+        // the builder ignores a config.yml it cannot unmarshal
       }
     }
     out.push(meta);

@@ -232,7 +232,7 @@ async function build(input: StageInput): Promise<StageOutput> {
       log.add(TAG, 'ERR', 'No start command specified by buildpack or via Procfile.');
       log.add(TAG, 'ERR', 'App will not start unless a command is provided at runtime.');
     }
-    const buildpacks = await buildpackMetadata(input.buildpacks, depsDir, idx, (line) => log.add(TAG, 'OUT', line));
+    const buildpacks = await buildpackMetadata(input.buildpacks, depsDir, idx);
     const last = buildpacks[buildpacks.length - 1];
     const result: StagingResult = {
       lifecycle_metadata: { buildpack_key: last.key, detected_buildpack: last.name ?? '', buildpacks },
