@@ -155,7 +155,19 @@ function readSidecar(f: FieldReader, value: unknown, path: string, dependencies:
   const strip = f.optInt(m.strip_components, `${path}.strip_components`, 0);
   if (strip !== undefined) spec.strip_components = strip;
   const proxy = readProxy(f, m.proxy, `${path}.proxy`);
-  if (proxy) spec.proxy = proxy;
+  if (proxy) {
+    spec.proxy = proxy;
+    // A proxy's readiness runs before the proxy starts, against the app behind it: a check on
+    // the proxy's own port could never pass.
+    const c = spec.readiness?.http ?? spec.readiness?.tcp;
+    if (c && (c.port === INSTANCE_PORT || (typeof c.port === 'object' && ['PORT', 'VCAP_APP_PORT'].includes(c.port.env)))) {
+      const check = spec.readiness?.http ? 'http' : 'tcp';
+      f.fail(
+        `${path}.readiness.${check}.port`,
+        `a proxy's readiness check runs before the proxy starts, against the app behind it: check $APP_PORT (${proxy.app_port}), not the proxy's own port`,
+      );
+    }
+  }
   const tasks = f.optString(m.tasks, `${path}.tasks`);
   if (tasks !== undefined) {
     if (tasks !== 'true' && tasks !== 'false') f.fail(`${path}.tasks`, `must be true or false, got ${JSON.stringify(tasks)}`);

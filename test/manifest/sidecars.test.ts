@@ -222,6 +222,8 @@ describe('sidecars', () => {
         ['app_port 0', one('  proxy: {app_port: 0}\n'), 'sidecars[0].proxy.app_port'],
         ['an unknown proxy key', one('  proxy: {port: 1}\n'), 'sidecars[0].proxy.port'],
         ['a proxy for tasks', one('  proxy: {}\n  tasks: true\n'), 'sidecars[0].tasks'],
+        ['a proxy whose readiness checks its own $PORT', one('  proxy: {}\n  readiness:\n    tcp: {port: $PORT}\n'), 'sidecars[0].readiness.tcp.port'],
+        ['a proxy whose readiness checks 8080', one('  proxy: {}\n  readiness:\n    http: {port: 8080, path: /}\n'), 'sidecars[0].readiness.http.port'],
       ];
       for (const [what, yaml, key] of cases) it(`refuses ${what}, naming ${key}`, () => expect(refusal(yaml).key).to.equal(key));
     });
