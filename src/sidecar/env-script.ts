@@ -27,7 +27,7 @@ export function renderEnvScript(spec: SidecarSpec, awkPath: string): string {
     lines.push(
       `if [ -n "\${DEPS_DIR-}" ]; then`,
       `  ${name}=\${DEPS_DIR%/*}/${shQuote(v.path)}; export ${name}`,
-      `  mkdir -p "$${name}" 2>/dev/null || printf '%s\n' ${shQuote(`sidecar ${spec.name}: cannot create volume ${v.name} at `)}"$${name}" >&2`,
+      `  mkdir -p "$${name}" 2>/dev/null || printf '%s\\n' ${shQuote(`sidecar ${spec.name}: cannot create volume ${v.name} at `)}"$${name}" >&2`,
       'fi',
     );
   }
