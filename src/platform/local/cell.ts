@@ -117,48 +117,56 @@ export async function writeEtcFiles(dir: string, hostname: string, address: stri
 }
 
 /**
- * The janitor: a detached shell reading a pipe from this process. When the pipe closes (this
- * process exited, however it died), it removes the deploy dirs marked with this pid, the socket
- * dir and the cgroups named `<pid>-*`, then exits.
+ * The janitor: one detached shell per platform process, reading a pipe from it. Each line is a
+ * path to remove; when the pipe closes (this process exited, however it died) it removes them
+ * and the cgroups named `<pid>-*`, then exits.
  */
 export class Janitor {
   private child: ChildProcess | undefined;
 
-  constructor(
-    private readonly deploysDir: string,
-    private readonly socketDir: string,
-    private readonly cgroups: CgroupRoots,
-  ) {}
+  constructor(private readonly cgroups: CgroupRoots) {}
 
-  start(): void {
-    if (this.child) return;
+  /** Remove `dir` when this process is gone (a no-op if it was removed before). */
+  register(dir: string): void {
+    if (!this.child) this.start();
+    this.child?.stdin?.write(`${dir}\n`);
+  }
+
+  private start(): void {
     const pid = String(process.pid);
     const script = [
-      'cat >/dev/null',
-      'for d in "$1"/*/; do [ -f "$d.owner" ] && [ "$(cat "$d.owner")" = "$2" ] && rm -rf "$d"; done',
-      'rm -rf "$3"',
-      'shift 3',
+      'set --',
+      'while IFS= read -r d; do set -- "$@" "$d"; done',
+      'for d in "$@"; do rm -rf -- "$d"; done',
       'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do',
       '  left=0',
-      '  for root in "$@"; do for g in "$root"/"$PPID_MARK"-*; do [ -d "$g" ] || continue; for c in "$g"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done; rmdir "$g" 2>/dev/null || left=1; done; done',
+      '  for root in "$SBP_CG1" "$SBP_CG2"; do for g in "$root"/"$SBP_PID"-*; do [ -d "$g" ] || continue; for c in "$g"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done; rmdir "$g" 2>/dev/null || left=1; done; done',
       '  [ $left = 0 ] && break; sleep 0.2',
       'done',
     ].join('\n');
-    const roots = [...new Set([this.cgroups.memory, this.cgroups.pids])];
-    this.child = spawn('/bin/sh', ['-c', script, 'sbp-janitor', this.deploysDir, pid, this.socketDir, ...roots], {
+    this.child = spawn('/bin/sh', ['-c', script, 'sbp-janitor'], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
-      env: { PATH: '/usr/bin:/bin', PPID_MARK: pid },
+      env: { PATH: '/usr/bin:/bin', SBP_PID: pid, SBP_CG1: this.cgroups.memory, SBP_CG2: this.cgroups.pids },
     });
+    this.child.on('error', () => undefined);
+    this.child.stdin?.on('error', () => undefined);
     this.child.unref();
     (this.child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   }
 }
 
+let janitor: Janitor | undefined;
+
+/** This process's janitor (one, whatever the number of platforms). */
+export function processJanitor(cgroups: CgroupRoots): Janitor {
+  janitor ??= new Janitor(cgroups);
+  return janitor;
+}
+
 /** Per platform process: the stack dir, cgroup sweep, socket dir, janitor. */
 export class Cell {
   private stackBin: Promise<string> | undefined;
-  private readonly janitor: Janitor;
   readonly socketDir: string;
   private counter = 0;
 
@@ -169,7 +177,11 @@ export class Cell {
   ) {
     // unix socket paths must stay short (108 bytes), so they live under the temp dir
     this.socketDir = path.join(tmpRoot, `sbp-${process.pid}`);
-    this.janitor = new Janitor(path.join(workRoot, 'deploys'), this.socketDir, support.cgroups);
+  }
+
+  /** Remove `dir` (a deploy dir) if this process dies before it does. */
+  removeOnExit(dir: string): void {
+    processJanitor(this.support.cgroups).register(dir);
   }
 
   /** Everything a container needs once per platform: stack bin, janitor, socket dir. */
@@ -177,7 +189,7 @@ export class Cell {
     this.stackBin ??= (async () => {
       await sweepStaleGroups(this.support.cgroups);
       await mkdir(this.socketDir, { recursive: true });
-      this.janitor.start();
+      this.removeOnExit(this.socketDir);
       return ensureStackBin(this.workRoot);
     })();
     return this.stackBin;
@@ -199,9 +211,4 @@ export class Cell {
   hostTopLevel(): string[] {
     return existsSync('/') ? readdirSync('/') : [];
   }
-}
-
-/** Mark a deploy dir as owned by this process (the janitor removes it if this process dies). */
-export async function markOwner(deployDir: string): Promise<void> {
-  await writeFile(path.join(deployDir, '.owner'), String(process.pid));
 }

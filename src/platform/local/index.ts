@@ -17,7 +17,7 @@ import { launcherArgs } from './launcher.js';
 import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
 import { launcherPaths, type AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
-import { Cell, chooseIsolation, markOwner, processModeNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
+import { Cell, chooseIsolation, processModeNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
 import { freePort } from './ports.js';
 import { InstanceRunner } from './runner.js';
 import { ContainerSandboxes, ProcessSandboxes, writeLifecycle, type SandboxFactory } from './sandbox.js';
@@ -132,7 +132,8 @@ export class LocalPlatform implements Platform {
 
     await mkdir(path.join(this.workRoot, 'deploys'), { recursive: true });
     const workDir = await mkdtemp(path.join(this.workRoot, 'deploys', `${safeName(name)}-`));
-    await markOwner(workDir);
+    // removed by the janitor if this process dies without deleting the app
+    this.cell?.removeOnExit(workDir);
     const fail = async (phase: 'staging' | 'sidecars' | 'starting', message: string, extra?: { exitStatus?: number; cause?: unknown }) => {
       await rm(workDir, { recursive: true, force: true });
       return new DeployError(phase, message, log.text(), extra);
