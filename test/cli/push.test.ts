@@ -115,14 +115,16 @@ describe('push', function () {
   });
 
   describe('#main failure cases', () => {
-    const stopNow = () => ({ signal: AbortSignal.abort(), dispose: () => undefined });
+    // a stop request that never comes: these pushes end on their own failure (a stop that came
+    // already would cut staging short)
+    const neverStop = () => ({ signal: new AbortController().signal, dispose: () => undefined });
 
     it('exits 1 with the platform message on stderr when staging fails', async () => {
       const bp = path.join(work, 'failing-bp-2');
       await mkdir(path.join(bp, 'bin'), { recursive: true });
       await writeFile(path.join(bp, 'bin', 'supply'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
       const io = memoryIO(REPO);
-      const code = await main(['push', NODE_APP, '-b', bp, '-b', FINAL, '--work-root', work], io, [pushCommand(stopNow)]);
+      const code = await main(['push', NODE_APP, '-b', bp, '-b', FINAL, '--work-root', work], io, [pushCommand(neverStop)]);
       expect(code).to.equal(1);
       expect(io.err()).to.equal('error: Failed to run all supply scripts: exit status 1\n');
       expect(io.out()).to.include('[STG/0] OUT Exit status 225\n');
@@ -130,19 +132,19 @@ describe('push', function () {
 
     it('exits 2 for an unknown --platform, a missing app dir and a buildpack name it cannot resolve', async () => {
       const bad = memoryIO(REPO);
-      expect(await main(['push', NODE_APP, '--platform', 'heroku'], bad, [pushCommand(stopNow)])).to.equal(2);
+      expect(await main(['push', NODE_APP, '--platform', 'heroku'], bad, [pushCommand(neverStop)])).to.equal(2);
       expect(bad.err()).to.include('--platform must be local or cf');
       const missing = memoryIO(REPO);
-      expect(await main(['push', 'no/such/app'], missing, [pushCommand(stopNow)])).to.equal(2);
+      expect(await main(['push', 'no/such/app'], missing, [pushCommand(neverStop)])).to.equal(2);
       expect(missing.err()).to.match(/app directory .*no\/such\/app does not exist/);
       const name = memoryIO(REPO);
-      expect(await main(['push', NODE_APP, '-b', 'mystery_bp', '-b', FINAL], name, [pushCommand(stopNow)])).to.equal(2);
+      expect(await main(['push', NODE_APP, '-b', 'mystery_bp', '-b', FINAL], name, [pushCommand(neverStop)])).to.equal(2);
       expect(name.err()).to.include('buildpack mystery_bp is not a directory or zip here');
     });
 
     it('exits 2 for an --env without NAME=', async () => {
       const io = memoryIO(REPO);
-      expect(await main(['push', NODE_APP, '--env', '=x'], io, [pushCommand(stopNow)])).to.equal(2);
+      expect(await main(['push', NODE_APP, '--env', '=x'], io, [pushCommand(neverStop)])).to.equal(2);
       expect(io.err()).to.equal('error: --env "=x": use NAME=VALUE\n');
       expect(parseEnvPairs(['A=b=c', 'E='])).to.deep.equal({ A: 'b=c', E: '' });
       expect(parseEnvPairs(['A=b=c', 'E='])).to.deep.equal({ A: 'b=c', E: '' });

@@ -34,8 +34,8 @@ export interface ContainerLayout {
   hostname: string;
   /**
    * `stack`: a constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
-   * (the stack's tools only), /etc read-only with `etcFiles` over it. `host`: the host's top-level
-   * directories (staging, where buildpack scripts need the host's tools), /tmp and /home private.
+   * (the stack's tools only), /etc read-only with `etcFiles` over it. `host`: the host's root
+   * (staging, where buildpack scripts need the host's tools) with /tmp and /home of its own.
    */
   base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> } | { kind: 'host' };
   /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
@@ -52,73 +52,116 @@ export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-const STACK_USR_DIRS = ['lib', 'lib32', 'lib64', 'libx32', 'libexec', 'share', 'include'];
-const TOP_LEVEL_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
-/** Host top-level entries a staging container does not get from the host. */
-const HOST_SKIP = new Set(['proc', 'sys', 'dev', 'tmp', 'home', 'lost+found']);
 
 /**
  * The script the container's first process runs (as root, in the new namespaces, host tools on
- * PATH): build the root under `rootDir`, bring up the network, pivot into the root, print `ready`,
- * then stay as the container's init (pid 1 reaps orphans; the container lives as long as it does).
+ * PATH): build the file system, bring up the network, print `ready`, then stay as the
+ * container's init (pid 1 reaps orphans; the container lives as long as it does). Few commands:
+ * each mount is a process, and container start-up is on every push's and restart's path.
  */
-export function setupScript(layout: ContainerLayout, hostTopLevel: string[] = []): string {
-  const R = shq(layout.rootDir);
-  const lines: string[] = ['set -eu', `R=${R}`, 'mount -t tmpfs -o mode=0755,size=64m sbp-root "$R"', 'mkdir -p "$R/proc" "$R/dev" "$R/tmp" "$R/etc" "$R/home"'];
-  const roBind = (src: string, dest: string) => [`mkdir -p "$R"${shq(dest)}`, `mount --rbind ${shq(src)} "$R"${shq(dest)}`, `mount -o remount,bind,ro "$R"${shq(dest)}`];
-  if (layout.base.kind === 'stack') {
-    lines.push('mkdir -p "$R/usr/bin" "$R/usr/sbin" "$R/usr/local/bin"');
-    for (const d of STACK_USR_DIRS) lines.push(`if [ -d /usr/${d} ] && [ ! -L /usr/${d} ]; then`, ...roBind(`/usr/${d}`, `/usr/${d}`).map((l) => `  ${l}`), 'fi');
-    lines.push(...roBind(layout.base.stackBin, '/usr/bin'));
-    for (const d of TOP_LEVEL_LINKS) {
-      const bin = d === 'bin' || d === 'sbin';
-      lines.push(
-        `if [ -L /${d} ]; then ln -s "$(readlink /${d})" "$R/${d}"`,
-        `elif [ -d /${d} ]; then`,
-        ...roBind(bin ? layout.base.stackBin : `/${d}`, `/${d}`).map((l) => `  ${l}`),
-        'fi',
-      );
-    }
-    lines.push(...roBind('/etc', '/etc'));
-    for (const [name, src] of Object.entries(layout.base.etcFiles)) {
-      lines.push(`if [ -e "$R/etc/${name}" ]; then mount --bind ${shq(src)} "$R/etc/${name}"; fi`);
-    }
-    lines.push('mount -t tmpfs -o mode=0755,size=1m sbp-dev "$R/dev"');
-    for (const dev of DEVICES) lines.push(`touch "$R/dev/${dev}" && mount --bind /dev/${dev} "$R/dev/${dev}"`);
-    lines.push('ln -s /proc/self/fd "$R/dev/fd"', 'ln -s /proc/self/fd/0 "$R/dev/stdin"', 'ln -s /proc/self/fd/1 "$R/dev/stdout"', 'ln -s /proc/self/fd/2 "$R/dev/stderr"');
-    lines.push('mkdir -p "$R/dev/shm" && mount -t tmpfs -o mode=1777,size=64m sbp-shm "$R/dev/shm"');
-  } else {
-    for (const entry of hostTopLevel.filter((e) => !HOST_SKIP.has(e))) {
-      lines.push(`if [ -L /${entry} ]; then ln -s "$(readlink /${entry})" "$R/${entry}"`, `elif [ -d /${entry} ]; then mkdir -p "$R/${entry}" && mount --rbind /${entry} "$R/${entry}"`, 'fi');
-    }
-    lines.push('mkdir -p "$R/sys" && mount --rbind /sys "$R/sys"', 'mount --rbind /dev "$R/dev"');
-  }
-  lines.push('mount -t proc proc "$R/proc"', 'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"', 'mount -t tmpfs -o mode=0755,size=1m sbp-home "$R/home"');
+export function setupScript(layout: ContainerLayout): string {
+  return layout.base.kind === 'stack' ? stackScript(layout, layout.base) : hostScript(layout);
+}
+
+/** Mounts shared by both kinds, under `$T` (the new /tmp) and `$R` (the new root). */
+function bindLines(layout: ContainerLayout, at: (dest: string) => string): string[] {
+  const lines: string[] = [];
   if (layout.overlay) {
     const o = layout.overlay;
-    lines.push(`mkdir -p "$R"${shq(o.dest)}`, `mount -t overlay sbp-droplet -o ${shq(`lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`)} "$R"${shq(o.dest)}`);
+    lines.push(`mount -t overlay sbp-droplet -o ${shq(`lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`)} ${at(o.dest)}`);
   }
   for (const b of layout.binds) {
-    lines.push(`mkdir -p "$R"${shq(b.dest)}`, `mount --rbind ${shq(b.src)} "$R"${shq(b.dest)}`);
-    if (b.readOnly) lines.push(`mount -o remount,bind,ro "$R"${shq(b.dest)}`);
+    lines.push(`mount --rbind ${shq(b.src)} ${at(b.dest)}`);
+    if (b.readOnly) lines.push(`mount -o remount,bind,ro ${at(b.dest)}`);
   }
-  for (const d of layout.dirs ?? []) lines.push(`mkdir -p "$R"${shq(d)}`);
-  if (layout.network) {
-    lines.push(
-      'ip link set lo up',
-      // both ends stay in this namespace: the address exists nowhere else
-      'ip link add eth0 type veth peer name eth0-peer',
-      `ip addr add ${shq(layout.network.address)} dev eth0`,
-      'ip link set eth0-peer up',
-      'ip link set eth0 up',
-    );
-  }
-  lines.push(`if command -v hostname >/dev/null 2>&1; then hostname ${shq(layout.hostname)}; fi`);
-  lines.push('cd "$R"', 'mkdir .sbp-old-root', 'pivot_root . .sbp-old-root', 'cd /', 'PATH=/usr/bin:/bin', 'umount -l /.sbp-old-root', 'rmdir /.sbp-old-root');
-  lines.push('echo ready');
-  // pid 1: wait forever, reaping whatever is orphaned inside
-  lines.push(`exec /bin/sh -c 'exec >/dev/null 2>&1 </dev/null; while :; do sleep 3600 & wait $!; done'`);
+  return lines;
+}
+
+function networkLines(layout: ContainerLayout): string[] {
+  if (!layout.network) return [];
+  // both ends of the veth stay in this namespace: the address exists nowhere else
+  const batch = ['link set lo up', 'link add eth0 type veth peer name eth0-peer', `addr add ${layout.network.address} dev eth0`, 'link set eth0-peer up', 'link set eth0 up'];
+  return [`printf '%s\\n' ${batch.map(shq).join(' ')} | ip -batch -`];
+}
+
+const INIT = `exec /bin/sh -c 'exec >/dev/null 2>&1 </dev/null; while :; do sleep 3600 & wait $!; done'`;
+
+/** An instance: a constructed root — the host's /usr read-only with /usr/bin the stack's tools. */
+function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): string {
+  const R = (dest: string) => `"$R"${shq(dest)}`;
+  const dirs = ['/usr', '/etc', '/proc', '/dev', '/tmp', '/home', ...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.map((b) => b.dest), ...(layout.dirs ?? [])];
+  const lines = [
+    'set -eu',
+    `R=${shq(layout.rootDir)}`,
+    'mount -t tmpfs -o mode=0755,size=64m sbp-root "$R"',
+    // /tmp and /home are tmpfs of their own below: their mount points first
+    `mkdir -p ${dirs.filter((d) => !d.startsWith('/tmp/') && !d.startsWith('/home/')).map(R).join(' ')}`,
+    // merged /usr: bin, sbin, lib* are links into it
+    'for d in bin sbin lib lib32 lib64 libx32; do if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$R/$d"; elif [ -d "/$d" ]; then mkdir "$R/$d"; fi; done',
+    'mount --rbind /usr "$R/usr"',
+    'mount -o remount,bind,ro "$R/usr"',
+    `mount --bind ${shq(base.stackBin)} "$R/usr/bin"`,
+    'mount -o remount,bind,ro "$R/usr/bin"',
+    // no host tools in sbin or /usr/local
+    'mount -t tmpfs -o mode=0755,size=1m sbp-sbin "$R/usr/sbin"',
+    'mount -t tmpfs -o mode=0755,size=1m sbp-local "$R/usr/local"',
+    'mkdir "$R/usr/local/bin"',
+    'for d in bin sbin lib lib32 lib64 libx32; do if [ -d "/$d" ] && [ ! -L "/$d" ]; then mount --rbind "$([ $d = bin ] || [ $d = sbin ] && echo "$R/usr/bin" || echo "/$d")" "$R/$d"; fi; done',
+    'mount --rbind /etc "$R/etc"',
+    'mount -o remount,bind,ro "$R/etc"',
+    ...Object.entries(base.etcFiles).map(([name, src]) => `[ ! -e "$R/etc/${name}" ] || mount --bind ${shq(src)} "$R/etc/${name}"`),
+    'mount -t tmpfs -o mode=0755,size=1m sbp-dev "$R/dev"',
+    `mkdir "$R/dev/shm" && touch ${DEVICES.map((d) => `"$R/dev/${d}"`).join(' ')}`,
+    ...DEVICES.map((d) => `mount --bind /dev/${d} "$R/dev/${d}"`),
+    'ln -s /proc/self/fd "$R/dev/fd" && ln -s /proc/self/fd/0 "$R/dev/stdin" && ln -s /proc/self/fd/1 "$R/dev/stdout" && ln -s /proc/self/fd/2 "$R/dev/stderr"',
+    'mount -t tmpfs -o mode=1777,size=64m sbp-shm "$R/dev/shm"',
+    'mount -t proc proc "$R/proc"',
+    'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"',
+    'mount -t tmpfs -o mode=0755,size=1m sbp-home "$R/home"',
+    `mkdir -p ${dirs.filter((d) => d.startsWith('/tmp/') || d.startsWith('/home/')).map(R).join(' ') || '"$R/tmp"'}`,
+    ...bindLines(layout, R),
+    ...networkLines(layout),
+    `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,
+    'cd "$R"',
+    'mkdir .sbp-old-root',
+    'pivot_root . .sbp-old-root',
+    'cd /',
+    'PATH=/usr/bin:/bin',
+    'umount -l /.sbp-old-root',
+    'rmdir /.sbp-old-root',
+    'echo ready',
+    INIT,
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * Staging: the host's root (buildpack scripts need the host's tools), with a /tmp and a /home of
+ * its own — built under `rootDir` (a tmpfs), then moved over /tmp — and a /proc of its pid namespace.
+ */
+function hostScript(layout: ContainerLayout): string {
+  const T = (dest: string) => `"$T"${shq(dest.replace(/^\/tmp/, ''))}`;
+  const inTmp = [...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.map((b) => b.dest), ...(layout.dirs ?? [])];
+  for (const d of inTmp) if (!d.startsWith('/tmp/') && !d.startsWith('/home/')) throw new BuildpackError('CONTAINER_FAILED', `staging mounts live under /tmp or /home, not ${d}`);
+  const tmpDirs = inTmp.filter((d) => d.startsWith('/tmp/'));
+  const homeDirs = inTmp.filter((d) => d.startsWith('/home/'));
+  const lines = [
+    'set -eu',
+    `T=${shq(layout.rootDir)}`,
+    'mount -t tmpfs -o mode=1777 sbp-tmp "$T"',
+    ...(tmpDirs.length ? [`mkdir -p ${tmpDirs.map(T).join(' ')}`] : []),
+    ...bindLines({ ...layout, binds: layout.binds.filter((b) => b.dest.startsWith('/tmp/')), dirs: [] }, T),
+    'mount --move "$T" /tmp',
+    'mount -t tmpfs -o mode=0755 sbp-home /home',
+    ...(homeDirs.length ? [`mkdir -p ${homeDirs.map(shq).join(' ')}`] : []),
+    ...layout.binds.filter((b) => b.dest.startsWith('/home/')).flatMap((b) => [`mount --rbind ${shq(b.src)} ${shq(b.dest)}`, ...(b.readOnly ? [`mount -o remount,bind,ro ${shq(b.dest)}`] : [])]),
+    'mount -t proc proc /proc',
+    ...networkLines(layout),
+    `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,
+    'echo ready',
+    INIT,
+  ];
   return lines.join('\n');
 }
 
@@ -203,8 +246,8 @@ export class Container {
   }
 
   /** Create the container; resolves once its root and network are up. */
-  static async create(tools: ContainerTools, layout: ContainerLayout, hostTopLevel: string[] = [], signal?: AbortSignal): Promise<Container> {
-    const init = spawn(tools.setpriv, unshareArgs(tools, layout, setupScript(layout, hostTopLevel)), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  static async create(tools: ContainerTools, layout: ContainerLayout, signal?: AbortSignal): Promise<Container> {
+    const init = spawn(tools.setpriv, unshareArgs(tools, layout, setupScript(layout)), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     let stderr = '';
     init.stderr?.on('data', (c: Buffer) => {
       if (stderr.length < 8192) stderr += c.toString();

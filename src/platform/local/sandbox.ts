@@ -120,10 +120,11 @@ export class ContainerSandboxes implements SandboxFactory {
     const cgroup = new ContainerCgroup(this.cell.support.cgroups, name);
     const groupOf = (p: string) => `p-${processes.findIndex((q) => q.name === p)}`;
     let container: Container | undefined;
-    let forwarder: Forwarder | undefined;
+    let forwarder: Promise<Forwarder | undefined> = Promise.resolve(undefined);
     const destroy = async () => {
+      const f = await forwarder.catch(() => undefined);
       if (routed) this.route.routeTo(undefined);
-      await forwarder?.stop();
+      await f?.stop();
       await container?.destroy();
       await cgroup.remove();
       await rm(dir, { recursive: true, force: true });
@@ -140,17 +141,20 @@ export class ContainerSandboxes implements SandboxFactory {
         binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],
         network: { address },
       });
-      if (routed) {
-        const sockets = { route: path.join(this.cell.socketDir, `${name}.r`), health: path.join(this.cell.socketDir, `${name}.h`) };
-        forwarder = await Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT);
-      }
     } catch (e) {
       await destroy();
       throw e;
     }
-    if (forwarder) this.route.routeTo(forwarder.routeSocket);
+    if (routed) {
+      // the forwarder starts beside the processes: only the health check and the route wait for it
+      const sockets = { route: path.join(this.cell.socketDir, `${name}.r`), health: path.join(this.cell.socketDir, `${name}.h`) };
+      forwarder = Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT).then((f) => {
+        this.route.routeTo(f.routeSocket);
+        return f;
+      });
+      forwarder.catch(() => undefined);
+    }
     const c = container;
-    const f = forwarder;
     return {
       ip,
       port: CONTAINER_PORT,
@@ -161,7 +165,10 @@ export class ContainerSandboxes implements SandboxFactory {
           { stdout: p.stdout, stderr: p.stderr },
         );
       },
-      healthy: async () => (f ? f.healthy() : false),
+      healthy: async () => {
+        const f = await forwarder.catch(() => undefined);
+        return f ? f.healthy() : false;
+      },
       stop: (p, graceMs) => stopProcess(p as ContainerProcess, graceMs),
       outOfMemory: (p) => cgroup.oomKilled(groupOf(p)),
       destroy,

@@ -172,7 +172,6 @@ async function build(input: StageInput): Promise<StageOutput> {
     container = await Container.create(
       input.cell.support.tools,
       { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'host' }, binds, dirs: [inside.home] },
-      input.cell.hostTopLevel(),
       input.signal,
     );
   }
