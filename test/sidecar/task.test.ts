@@ -113,6 +113,16 @@ describe('sidecars for tasks', () => {
         expect(alive(Number(await d.readMark('sidecar.pid')))).to.equal(false);
       });
 
+      it('stops the sidecar and dies of SIGTERM when stopped while it waits for the sidecar', async () => {
+        const d = await droplet({ readiness: ready({ timeout_seconds: 60 }), env: { AGENT_MODE: { kind: 'literal', value: 'never' } } });
+        const run = await launchProcess(d, 'touch "$MARKS/command-ran"', TASK_ENV);
+        await until(() => run.stdout.includes('waiting for it to be ready'), 'the wait');
+        run.kill('SIGTERM');
+        expect(await run.done).to.deep.equal({ code: null, signal: 'SIGTERM' });
+        expect(await d.readMark('command-ran')).to.equal(undefined);
+        expect(alive(Number(await d.readMark('sidecar.pid')))).to.equal(false);
+      });
+
       it('leaves an instance\'s processes alone: web and the sidecar itself are not wrapped', async () => {
         const d = await droplet({ readiness: undefined });
         const web = await launchProcess(d, 'echo "web: $0"', { ...TASK_ENV, CF_INSTANCE_GUID: 'guid-1', VCAP_APPLICATION: JSON.stringify({ process_type: 'web' }) });
