@@ -74,6 +74,23 @@ describe('the app lifecycle CLI (issue 11)', function () {
     expect(await fetch(url2).then(() => 'answered', () => 'refused')).to.equal('refused');
   });
 
+  it('keeps a detached app whose first start crashes, restarting with back-off, until delete', async () => {
+    const crashy = await writeTree(path.join(root, 'crashy'), { 'server.js': '', Procfile: 'web: echo "crash now"; exit 7\n', 'manifest.yml': 'applications:\n- name: crashy\n  memory: 128M\n' });
+    const push = await run(['push', crashy, '-b', FINAL_BP, '--detach', '--time-scale', '0.01']);
+    expect(push.status).to.equal(1);
+    expect(push.stderr).to.include('Start unsuccessful: APP/PROC/WEB: Exited with status 7').and.include('crashy stays, restarting with back-off, until: sidecar-buildpack delete crashy');
+    expect((await run(['apps'])).stdout).to.match(/^crashy\s+crashed\s/m);
+    for (let i = 0; i < 100; i++) {
+      const logs = (await run(['logs', 'crashy', '--recent'])).stdout;
+      if (/crash_count 3\): restarting in 30s/.test(logs)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await run(['logs', 'crashy', '--recent'])).stdout).to.include('(crash_count 3): restarting in 30s');
+    const del = await run(['delete', 'crashy']);
+    expect(del.status, del.stderr).to.equal(0);
+    expect((await run(['apps'])).stdout).to.equal('No apps found.\n');
+  });
+
   it('deletes the app and exits 130 on Ctrl-C of a foreground push', async () => {
     const child = spawn(process.execPath, ['--import', TSX, CLI, 'push', appDir, '-b', FINAL_BP], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -168,11 +168,6 @@ sidecars:
       expect(err.message).to.equal('Buildpack "fs3-bp" for stack "cflinuxfs4" must be an existing admin buildpack or a valid git URI (it is packaged for stack "cflinuxfs3")');
       expect(err.logs).to.not.include('[STG/0]');
     });
-    it('refuses what the runner cannot run yet instead of ignoring it', async () => {
-      const a = await app('inst-app', 'applications:\n- name: inst-app\n  instances: 2\n');
-      const err = (await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;
-      expect(err.message).to.equal('process web: instances 2: the local platform runs exactly one web instance');
-    });
     it('refuses a manifest key it cannot honour', async () => {
       const a = await app('routes-app', 'applications:\n- name: routes-app\n  routes: [{route: x.example.com}]\n');
       const err = (await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;

@@ -1,6 +1,6 @@
 // Diego's restart schedule for a crashed instance (bbs models/restart_calculator.go,
 // db/sqldb/actual_lrp_db.go; CONTRACT §2 "Restart back-off"), and the one time scale that
-// compresses every platform delay (back-off, crash-count reset, health-check timeouts) for tests.
+// compresses the platform's restart delays (back-off, the crash-count reset) for tests.
 
 import { UsageError } from '../errors.js';
 
@@ -15,7 +15,7 @@ export const MAX_BACKOFF_MS = 16 * 60_000;
 /** Running longer than this resets crash_count to 1 on the next crash (bbs CrashResetTimeout). */
 export const CRASH_RESET_MS = 5 * 60_000;
 
-/** The env var that sets the time scale (e.g. `0.01`: every platform delay 100 times shorter). */
+/** The env var that sets the time scale (e.g. `0.01`: restart delays 100 times shorter). */
 export const TIME_SCALE_ENV = 'SIDECAR_BUILDPACK_TIME_SCALE';
 
 /**
@@ -40,15 +40,17 @@ export function nextCrashCount(previous: number, runningForMs: number | undefine
   return runningForMs !== undefined && runningForMs > CRASH_RESET_MS ? 1 : previous + 1;
 }
 
-/** Go's time.Duration format for whole seconds, as the platform prints delays: `30s`, `1m0s`, `16m0s`. */
+/** Go's time.Duration format, as the platform prints durations: `300ms`, `1.5s`, `30s`, `1m0s`, `16m0s`. */
 export function goDuration(ms: number): string {
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
+  const whole = Math.round(ms);
+  if (whole === 0) return '0s';
+  if (whole < 1000) return `${whole}ms`;
+  const h = Math.floor(whole / 3_600_000);
+  const m = Math.floor((whole % 3_600_000) / 60_000);
+  const secs = ((whole % 60_000) / 1000).toFixed(3).replace(/\.?0+$/, '');
+  if (h > 0) return `${h}h${m}m${secs}s`;
+  if (m > 0) return `${m}m${secs}s`;
+  return `${secs}s`;
 }
 
 /** A clock whose delays are platform delays times `scale` (1 = real time). */

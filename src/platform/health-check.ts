@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import http from 'node:http';
-import { goDuration, type TimeScale } from './backoff.js';
+import { goDuration } from './backoff.js';
 
 export type HealthCheckType = 'port' | 'http' | 'process';
 
@@ -13,9 +13,9 @@ export interface HealthCheckSpec {
   type: HealthCheckType;
   /** `http` only (default `/`). */
   endpoint?: string;
-  /** The start timeout in platform ms (`timeout:`; default 60 s). */
+  /** The start timeout in ms (`timeout:`; default 60 s). */
   startTimeoutMs?: number;
-  /** One try's timeout in platform ms (`health-check-invocation-timeout:`; default 1 s). */
+  /** One try's timeout in ms (`health-check-invocation-timeout:`; default 1 s). */
   invocationTimeoutMs?: number;
 }
 
@@ -23,6 +23,10 @@ export interface HealthCheckSpec {
 export interface HealthCheckTarget {
   host: string;
   port: number;
+  /** The port check: does host:port accept a TCP connection within `timeoutMs`? Default: dial it. */
+  portOpen?(timeoutMs: number): Promise<boolean>;
+  /** A connection to host:port for the HTTP check (a container's is made inside its network). Default: dial it. */
+  connect?(): net.Socket | Promise<net.Socket>;
 }
 
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -35,8 +39,9 @@ export function checkOnce(spec: HealthCheckSpec, target: HealthCheckTarget, time
   return httpTry(spec.endpoint ?? '/', target, timeoutMs);
 }
 
-function portTry(t: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
+async function portTry(t: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
   const addr = `${t.host}:${t.port}`;
+  if (t.portOpen) return (await t.portOpen(timeoutMs)) ? undefined : `failed to make TCP connection to ${addr}: dial tcp ${addr}: connect: connection refused`;
   return new Promise((resolve) => {
     const sock = net.connect({ host: t.host, port: t.port });
     const timer = setTimeout(() => {
@@ -56,8 +61,9 @@ function portTry(t: HealthCheckTarget, timeoutMs: number): Promise<string | unde
   });
 }
 
-function httpTry(endpoint: string, t: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
+async function httpTry(endpoint: string, t: HealthCheckTarget, timeoutMs: number): Promise<string | undefined> {
   const started = Date.now();
+  const socket = t.connect ? await t.connect() : undefined;
   return new Promise((resolve) => {
     let done = false;
     const finish = (v: string | undefined) => {
@@ -67,21 +73,29 @@ function httpTry(endpoint: string, t: HealthCheckTarget, timeoutMs: number): Pro
         resolve(v);
       }
     };
+    const refused = `failed to make HTTP request to '${endpoint}' on port ${t.port}: connection refused`;
     const req = http.get(
-      { host: t.host, port: t.port, path: endpoint, agent: false, headers: { 'User-Agent': 'diego-healthcheck', 'X-Forwarded-Proto': 'https' } },
+      {
+        host: t.host,
+        port: t.port,
+        path: endpoint,
+        headers: { 'User-Agent': 'diego-healthcheck', 'X-Forwarded-Proto': 'https' },
+        // createConnection is only used without an agent (agent: false would make one and dial host:port itself)
+        ...(socket ? { createConnection: () => socket } : { agent: false }),
+      },
       (res) => {
         res.resume();
         res.once('end', () => {
           finish(res.statusCode === 200 ? undefined : `failed to make HTTP request to '${endpoint}' on port ${t.port}: received status code ${res.statusCode} in ${Date.now() - started}ms`);
         });
-        res.once('error', () => finish(`failed to make HTTP request to '${endpoint}' on port ${t.port}: connection refused`));
+        res.once('error', () => finish(refused));
       },
     );
     const timer = setTimeout(() => {
       req.destroy();
       finish(`failed to make HTTP request to '${endpoint}' on port ${t.port}: timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
     }, timeoutMs);
-    req.once('error', () => finish(`failed to make HTTP request to '${endpoint}' on port ${t.port}: connection refused`));
+    req.once('error', () => finish(refused));
   });
 }
 
@@ -101,19 +115,18 @@ export type StartupOutcome =
 
 /**
  * Run the startup check until it passes, `cancelled()` turns true, or the start timeout ends.
- * Tries poll from 5 ms backing off to `intervalMs` (real ms) so a fast app is seen quickly; the
- * timeouts are platform ms, compressed by `scale`. The texts print the platform durations.
+ * Tries poll from 5 ms backing off to `intervalMs` so a fast app is seen quickly. The start
+ * timeout is real time (the time scale compresses back-off, not how fast an app starts).
  */
 export async function waitForStartup(
   spec: HealthCheckSpec,
   target: HealthCheckTarget,
-  o: { scale: TimeScale; cancelled: () => boolean; intervalMs?: number; sleep?: (ms: number) => Promise<void> },
+  o: { cancelled: () => boolean; intervalMs?: number; sleep?: (ms: number) => Promise<void> },
 ): Promise<StartupOutcome> {
   if (spec.type === 'process') return { healthy: true };
   const startTimeout = spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  // One try keeps its real 1 s (an app's answer does not get faster with the scale), capped by the start timeout.
-  const tryMs = Math.min(spec.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS, Math.max(o.scale.real(startTimeout), 50));
-  const deadline = Date.now() + o.scale.real(startTimeout);
+  const tryMs = Math.min(spec.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS, Math.max(startTimeout, 50));
+  const deadline = Date.now() + startTimeout;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const maxInterval = o.intervalMs ?? 100;
   let interval = Math.min(5, maxInterval);

@@ -14,7 +14,8 @@ export function stateRoot(env: Record<string, string | undefined>): string {
   throw new UsageError('cannot find a per-user state directory: set HOME or XDG_STATE_HOME');
 }
 
-export type AppState = 'staging' | 'starting' | 'running' | 'failed' | 'stopping';
+/** `crashed`: the first start failed and the app keeps restarting with back-off until deleted. */
+export type AppState = 'staging' | 'starting' | 'running' | 'crashed' | 'failed' | 'stopping';
 
 /** What `apps` shows and the other commands use to reach an app's supervisor. */
 export interface AppRecord {

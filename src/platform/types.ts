@@ -169,10 +169,13 @@ export class DeployError extends BuildpackError {
   readonly logs: string;
   /** The builder's exit status for staging failures (225 supply, 223 compile, ...). */
   readonly exitStatus: number | undefined;
-  constructor(phase: DeployPhase, message: string, logs: string, options?: { exitStatus?: number; cause?: unknown }) {
+  /** A start failure on a platform told to keep the app: it is still there, restarting; delete it. */
+  readonly deployment: Deployment | undefined;
+  constructor(phase: DeployPhase, message: string, logs: string, options?: { exitStatus?: number; cause?: unknown; deployment?: Deployment }) {
     super(`DEPLOY_${phase.toUpperCase()}_FAILED`, message, { cause: options?.cause });
     this.phase = phase;
     this.logs = logs;
     this.exitStatus = options?.exitStatus;
+    this.deployment = options?.deployment;
   }
 }

@@ -25,7 +25,7 @@ describe('restart back-off', () => {
 
   describe('#goDuration', () => {
     it('prints as Go does', () => {
-      expect([0, 5000, 30_000, 60_000, 90_000, 960_000, 3_600_000].map(goDuration)).to.deep.equal(['0s', '5s', '30s', '1m0s', '1m30s', '16m0s', '1h0m0s']);
+      expect([0, 300, 1500, 5000, 30_000, 60_000, 61_500, 90_000, 960_000, 3_600_000].map(goDuration)).to.deep.equal(['0s', '300ms', '1.5s', '5s', '30s', '1m0s', '1m1.5s', '1m30s', '16m0s', '1h0m0s']);
     });
   });
 

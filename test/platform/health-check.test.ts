@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { timeScale } from '../../src/platform/backoff.js';
 import { checkOnce, waitForStartup } from '../../src/platform/health-check.js';
 
 function listen(server: net.Server): Promise<number> {
@@ -47,6 +46,11 @@ describe('health check', () => {
       const port = await httpServer(() => undefined);
       expect(await checkOnce({ type: 'http', endpoint: '/' }, { host: '127.0.0.1', port }, 200)).to.equal(`failed to make HTTP request to '/' on port ${port}: timed out after 0.20 seconds`);
     });
+    it('http: dials through the given connection (a container\'s network), never host:port itself', async () => {
+      const port = await httpServer((_q, r) => r.end());
+      // host:port names an address nothing listens on; the connection goes to the real server
+      expect(await checkOnce({ type: 'http', endpoint: '/' }, { host: '127.0.0.2', port: 1, connect: () => net.connect(port, '127.0.0.1') }, 1000)).to.equal(undefined);
+    });
     it('process: has no check', async () => {
       expect(await checkOnce({ type: 'process' }, { host: '127.0.0.1', port: 1 }, 10)).to.equal(undefined);
     });
@@ -58,23 +62,23 @@ describe('health check', () => {
       const s = net.createServer((c) => c.destroy());
       servers.push(s);
       setTimeout(() => s.listen(port, '127.0.0.1'), 100);
-      const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port }, { scale: timeScale(0.1), cancelled: () => false });
+      const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port }, { cancelled: () => false });
       expect(out).to.deep.equal({ healthy: true });
     });
     it('stops when cancelled (the instance crashed)', async () => {
       let cancelled = false;
       setTimeout(() => (cancelled = true), 50);
-      const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port: await closedPort() }, { scale: timeScale(1), cancelled: () => cancelled });
+      const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port: await closedPort() }, { cancelled: () => cancelled });
       expect(out).to.deep.equal({ healthy: false, cancelled: true });
     });
     context('failure cases', () => {
       it('fails after the start timeout with the platform texts (port)', async () => {
         const port = await closedPort();
-        const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port }, { scale: timeScale(0.005), cancelled: () => false });
+        const out = await waitForStartup({ type: 'port', startTimeoutMs: 1000 }, { host: '127.0.0.1', port }, { cancelled: () => false });
         expect(out).to.deep.include({
           healthy: false,
-          logLine: 'Failed after 1m0s: startup health check never passed.',
-          crashReason: `Instance never healthy after 1m0s: failed to make TCP connection to 127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused`,
+          logLine: 'Failed after 1s: startup health check never passed.',
+          crashReason: `Instance never healthy after 1s: failed to make TCP connection to 127.0.0.1:${port}: dial tcp 127.0.0.1:${port}: connect: connection refused`,
         });
       });
       it('fails an http check whose endpoint never answers 200, with its own timeout', async () => {
@@ -82,9 +86,9 @@ describe('health check', () => {
           r.statusCode = 500;
           r.end();
         });
-        const out = await waitForStartup({ type: 'http', endpoint: '/ready', startTimeoutMs: 10_000 }, { host: '127.0.0.1', port }, { scale: timeScale(0.02), cancelled: () => false });
-        expect(out).to.deep.include({ healthy: false, logLine: 'Failed after 10s: startup health check never passed.' });
-        expect((out as { crashReason: string }).crashReason).to.match(/^Instance never healthy after 10s: failed to make HTTP request to '\/ready' on port \d+: received status code 500/);
+        const out = await waitForStartup({ type: 'http', endpoint: '/ready', startTimeoutMs: 200 }, { host: '127.0.0.1', port }, { cancelled: () => false });
+        expect(out).to.deep.include({ healthy: false, logLine: 'Failed after 200ms: startup health check never passed.' });
+        expect((out as { crashReason: string }).crashReason).to.match(/^Instance never healthy after 200ms: failed to make HTTP request to '\/ready' on port \d+: received status code 500/);
       });
     });
   });

@@ -105,7 +105,7 @@ describe('LocalPlatform (manifest, cache, rules)', () => {
       const err = (await quick.deploy({ dir: appDir, buildpacks: [FINAL_BP] }).catch((e: unknown) => e)) as DeployError;
       expect(err).to.be.instanceOf(DeployError);
       expect(err.phase).to.equal('starting');
-      expect(err.message).to.include('Instance never healthy after 0s');
+      expect(err.message).to.include('Instance never healthy after 300ms');
       expect(err.logs).to.include('"reason"=>"CRASHED"');
     });
 

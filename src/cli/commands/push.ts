@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { InterruptedError, UsageError } from '../../errors.js';
 import { CfPlatform, cfConfigFromEnv, DeployError, LocalPlatform, readAppManifest, type Deployment, type Platform } from '../../platform/index.js';
 import { readCredentials, readServicesFile, serviceCatalog, userProvidedService, type ServiceInstance } from '../../platform/services.js';
+import { TIME_SCALE_ENV, timeScaleFrom } from '../../platform/backoff.js';
 import { stateRoot } from '../../platform/state.js';
 import { mergeVars, parseVarPairs, readVarsFile, type Vars } from '../../platform/vars.js';
 import { pushDetached } from './supervise.js';
@@ -33,6 +34,10 @@ export interface PushOptions {
   vars?: Vars;
   /** Services that exist (`--service`/`--credentials`, `--services-file`). */
   serviceCatalog?: ServiceInstance[];
+  /** Restart delays (Diego's back-off) times this, in (0, 1] (`--time-scale`; default SIDECAR_BUILDPACK_TIME_SCALE, else 1). */
+  timeScale?: number;
+  /** Called when the first start failed but the app stays, restarting (the local platform). */
+  onStartFailure?: (deployment: Deployment, error: DeployError) => void;
   /** Called once the instance runs (tests use it to kill processes). */
   onRunning?: (deployment: Deployment) => void;
 }
@@ -255,9 +260,17 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
   const platform: Platform =
     options.platform === 'cf'
       ? new CfPlatform({ config: cfConfigFromEnv(io.env), hostEnv: io.env })
-      : new LocalPlatform({ hostEnv: io.env, onLog: print, ...(options.workRoot ? { workRoot: options.workRoot } : {}) });
+      : new LocalPlatform({
+          hostEnv: io.env,
+          onLog: print,
+          // a first start that crashes keeps crashing with back-off, as on a foundation, until deleted
+          onFirstStartFailure: 'keep',
+          ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
+          ...(options.workRoot ? { workRoot: options.workRoot } : {}),
+        });
 
   let deployment: Deployment;
+  let startFailure: DeployError | undefined;
   try {
     deployment = await platform.deploy({
       dir: appManifest?.path ?? appDir,
@@ -273,17 +286,25 @@ export async function runPush(options: PushOptions, io: CliIO, signal: AbortSign
     // Stopped during staging or start: nothing is left to delete; exit 128+N as a shell would.
     const stopReason: unknown = signal.reason;
     if (signal.aborted && typeof stopReason === 'string' && /^SIG[A-Z]+$/.test(stopReason)) {
+      await (err instanceof DeployError ? err.deployment?.delete() : undefined);
       throw new InterruptedError(stopReason, `${stopReason === 'SIGINT' ? 'interrupted' : stopReason}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    // The cf platform does not stream: its transcript comes with the error.
-    if (err instanceof DeployError && !streamed && err.logs) io.stdout.write(err.logs.endsWith('\n') ? err.logs : `${err.logs}\n`);
-    throw err;
+    if (!(err instanceof DeployError && err.deployment)) {
+      // The cf platform does not stream: its transcript comes with the error.
+      if (err instanceof DeployError && !streamed && err.logs) io.stdout.write(err.logs.endsWith('\n') ? err.logs : `${err.logs}\n`);
+      throw err;
+    }
+    // The app stays (crashing, restarting with back-off) until deleted, as on a foundation.
+    deployment = err.deployment;
+    startFailure = err;
+    io.stderr.write(`error: ${err.message}\n${deployment.name} stays, restarting with back-off, until deleted (Ctrl-C here, or sidecar-buildpack delete for --detach)\n`);
   }
   try {
     if (options.platform === 'cf') io.stdout.write(deployment.stagingLogs.endsWith('\n') ? deployment.stagingLogs : `${deployment.stagingLogs}\n`);
     io.stdout.write(`url: ${deployment.url}\n`);
     release();
-    options.onRunning?.(deployment);
+    if (startFailure) options.onStartFailure?.(deployment, startFailure);
+    else options.onRunning?.(deployment);
     await new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
@@ -325,6 +346,7 @@ export function pushCommand(signals?: () => StopSignal) {
       .option('--service <name>', 'create a user-provided service NAME (repeatable; pair each with --credentials)', collect, [] as string[])
       .option('--credentials <json>', 'the credentials of the matching --service: JSON or @FILE', collect, [] as string[])
       .option('--services-file <file>', 'services as VCAP_SERVICES holds them, {label: [{name, credentials, ...}]}')
+      .option('--time-scale <n>', `local: restart delays (Diego's back-off) times n, in (0, 1], e.g. 0.01 (default: $${TIME_SCALE_ENV}, else 1)`)
       .option('--detach', 'return once the app runs; it keeps running in a supervisor process (see apps, logs, run-task, restart, delete)')
       .option('--work-root <dir>', 'local: where droplets (removed on stop) and app caches (kept) live (default: the per-user state dir, $XDG_STATE_HOME or ~/.local/state, sidecar-buildpack/work)')
       .addHelpText(
@@ -345,7 +367,7 @@ Services: --service NAME --credentials JSON|@FILE makes a user-provided service 
 user-provided), --services-file F adds brokered ones. The manifest's services: binds them by
 name (an unknown name fails); without services: every service given is bound.`,
       )
-      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string; var: string[]; varsFile: string[]; service: string[]; credentials: string[]; servicesFile?: string; detach?: boolean }) => {
+      .action(async (appDir: string, flags: { buildpack: string[]; manifest?: string; stack?: string; env: string[]; platform: string; workRoot?: string; var: string[]; varsFile: string[]; service: string[]; credentials: string[]; servicesFile?: string; detach?: boolean; timeScale?: string }) => {
         if (flags.platform !== 'local' && flags.platform !== 'cf') throw new UsageError(`--platform must be local or cf, not ${JSON.stringify(flags.platform)}`);
         const options: PushOptions = {
           appDir,
@@ -356,6 +378,7 @@ name (an unknown name fails); without services: every service given is bound.`,
           ...(flags.manifest ? { manifest: flags.manifest } : {}),
           ...(flags.stack ? { stack: flags.stack } : {}),
           workRoot: flags.workRoot ? path.resolve(io.cwd, flags.workRoot) : path.join(stateRoot(io.env), 'work'),
+          ...(flags.timeScale !== undefined ? { timeScale: timeScaleFrom(flags.timeScale, io.env).scale } : {}),
         };
         if (flags.detach) {
           if (options.platform !== 'local') throw new UsageError('--detach is for the local platform (on cf, the foundation keeps the app running)');

@@ -18,7 +18,7 @@ import { runPush, type PushOptions } from './push.js';
 /** What the supervisor is told to push (PushOptions without its callbacks). */
 interface SupervisedPush {
   name: string;
-  options: Omit<PushOptions, 'onRunning'>;
+  options: Omit<PushOptions, 'onRunning' | 'onStartFailure'>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +32,7 @@ export async function pushDetached(name: string, options: PushOptions, io: CliIO
   const store = new AppStore(stateRoot(io.env));
   const dir = store.dir(name);
   // Claimed before the supervisor exists (pid -1), then handed to it.
-  const { onRunning: _ignored, ...plain } = options;
+  const { onRunning: _running, onStartFailure: _failure, ...plain } = options;
   await store.claim(name, { pid: -1, state: 'staging', detached: true });
   const spec: SupervisedPush = { name, options: plain };
   await writeFile(path.join(dir, 'push.json'), JSON.stringify(spec), { mode: 0o600 });
@@ -70,6 +70,10 @@ export async function pushDetached(name: string, options: PushOptions, io: CliIO
         await pump();
         io.stderr.write(`${name} is running (supervisor pid ${pid}); stop it with: sidecar-buildpack delete ${name}\n`);
         return;
+      }
+      if (r?.state === 'crashed') {
+        await pump();
+        throw new BuildpackError('START_FAILED', `${r.error ?? 'Start unsuccessful'}\n${name} stays, restarting with back-off, until: sidecar-buildpack delete ${name}`);
       }
       if (r?.state === 'failed' || !pidAlive(pid)) {
         await sleep(50);
@@ -148,6 +152,18 @@ async function supervise(dir: string, io: CliIO): Promise<void> {
         await runPush(
           {
             ...spec.options,
+            onStartFailure: (d, err) => {
+              current = d;
+              // once a restart becomes healthy, the record says so
+              void d.waitUntilRunning({ timeoutMs: 2 ** 31 - 1 }).then(
+                () => store.update(name, { state: 'running' }),
+                () => undefined,
+              );
+              void store.update(name, { state: 'crashed', error: err.message, url: d.url }).then(() => {
+                running?.reject(err);
+                running = undefined;
+              });
+            },
             onRunning: (d) => {
               current = d;
               // The record first, then the restart's answer: `restart` reads the new url from it.

@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { isBuildpackError, UsageError } from '../../errors.js';
 import { resolveAppSpec } from '../app-manifest.js';
+import { timeScale, timeScaleFrom, type TimeScale } from '../backoff.js';
+import { RoundRobinRoute } from '../balancer.js';
 import { stackMismatch } from '../buildpack-stack.js';
 import type { ProcessSpec } from '../process-spec.js';
 import { leaseCache } from '../cache-lock.js';
@@ -35,8 +37,19 @@ export interface LocalPlatformOptions {
   backoffMs?: (crashCount: number) => number;
   /** SIGTERM → SIGKILL grace when stopping processes (default 10 s). */
   stopGraceMs?: number;
-  /** Web must answer within this time after each start (default 60 s). */
+  /** The start timeout of a process whose manifest entry has no `timeout:` (default 60 s). */
   healthCheckTimeoutMs?: number;
+  /**
+   * Restart delays (Diego's back-off, the 5-minute crash-count reset) times this, in (0, 1]
+   * (default: SIDECAR_BUILDPACK_TIME_SCALE from hostEnv, else 1). Tests use 0.01.
+   */
+  timeScale?: number;
+  /**
+   * A first start that never becomes healthy: `delete` (default) stops the app and rejects;
+   * `keep` rejects with a DeployError whose `deployment` keeps restarting with back-off until
+   * deleted, as on a foundation (the CLI's push).
+   */
+  onFirstStartFailure?: 'delete' | 'keep';
   /** Every log line of every deploy as it happens, staging included (for a CLI to stream). */
   onLog?: (line: string) => void;
   /**
@@ -49,20 +62,8 @@ export interface LocalPlatformOptions {
 
 const API = 'API/0';
 
-/**
- * What this runner cannot do yet, refused rather than ignored: more than one web instance,
- * other process types scaled up, and health checks other than port.
- */
-function unsupportedProcesses(processes: ProcessSpec[]): string | undefined {
-  for (const p of processes) {
-    const n = p.instances ?? (p.type === 'web' ? 1 : 0);
-    if (p.type === 'web' && n !== 1) return `process web: instances ${n}: the local platform runs exactly one web instance`;
-    if (p.type !== 'web' && n > 0) return `process ${p.type}: instances ${n}: the local platform runs only the web process type`;
-    const type = p.healthCheck?.type;
-    if (p.type === 'web' && type && type !== 'port') return `process web: health-check-type ${type}: the local platform checks the port only`;
-  }
-  return undefined;
-}
+/** CC's default_app_memory: a process type's memory when the manifest gives none. */
+const DEFAULT_PROCESS_MEMORY_MB = 1024;
 
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_') || 'app';
@@ -79,6 +80,10 @@ export class LocalPlatform implements Platform {
     this.workRoot = options.workRoot ?? path.join(os.tmpdir(), 'sidecar-buildpack-local');
     this.choice = chooseIsolation(options.isolation ?? 'auto');
     this.cell = this.choice.isolation === 'container' ? new Cell(this.choice.support, this.workRoot, os.tmpdir()) : undefined;
+  }
+
+  private get timeScale(): TimeScale {
+    return this.options.timeScale !== undefined ? timeScale(this.options.timeScale) : timeScaleFrom(undefined, this.options.hostEnv);
   }
 
   /** How this platform runs stagings and instances. */
@@ -103,9 +108,6 @@ export class LocalPlatform implements Platform {
     const memoryMb = app.memoryMb ?? 1024;
     const uri = app.noRoute ? undefined : app.randomRoute ? `${name}-${randomUUID().slice(0, 8)}.localhost` : `${name}.localhost`;
     const identity: AppIdentity = { name, guid: randomUUID(), memoryMb, ...(uri ? { uri } : {}), ...(app.diskMb ? { diskMb: app.diskMb } : {}) };
-    const unsupported = unsupportedProcesses(app.processes ?? []);
-    if (unsupported) throw new DeployError('manifest', unsupported, log.text());
-    const web = app.processes?.find((p) => p.type === 'web');
     let vcapServices = this.options.vcapServices ?? '{}';
     if (app.serviceCatalog || app.services) {
       // The manifest's services: binds by name; without it every service given is bound.
@@ -171,53 +173,115 @@ export class LocalPlatform implements Platform {
     const types = Object.keys(staged.result.process_types);
     const synced = syncDropletSidecars(user.sidecars, staged.result.sidecars, processMemoryMap(types, memoryMb));
     if (!synced.ok) throw await fail('sidecars', synced.message);
-    const webCommand = app.command ?? staged.result.process_types.web;
-    if (!webCommand) throw await fail('starting', 'Start unsuccessful: no start command for process type web (no Procfile, buildpack default or command)');
+    const processes = app.processes ?? [{ type: 'web' }];
+    const plans: Array<{ spec: ProcessSpec; command: string; memoryMb: number; instances: number; guid: string; version: string }> = [];
+    for (const spec of processes) {
+      const instances = spec.instances ?? (spec.type === 'web' ? 1 : 0);
+      if (instances === 0) continue;
+      const command = spec.type === 'web' ? (app.command ?? staged.result.process_types.web) : (spec.command ?? staged.result.process_types[spec.type]);
+      if (!command) throw await fail('starting', `Start unsuccessful: no start command for process type ${spec.type} (no Procfile, buildpack default or command)`);
+      plans.push({
+        spec,
+        command,
+        memoryMb: spec.type === 'web' ? memoryMb : (spec.memoryMb ?? DEFAULT_PROCESS_MEMORY_MB),
+        instances,
+        // web's process guid is the app's (CC); every process has its own version
+        guid: spec.type === 'web' ? identity.guid : randomUUID(),
+        version: randomUUID(),
+      });
+    }
+    if (!plans.some((p) => p.spec.type === 'web')) throw await fail('starting', 'Start unsuccessful: web has 0 instances (the local platform needs web running to give the app a route)');
 
-    const port = await freePort();
     const lifecycleDir = path.join(workDir, 'lifecycle');
     await writeLifecycle(lifecycleDir, staged.entrypointPrefix);
-    const sandboxes: SandboxFactory = this.cell
+    const scale = this.timeScale;
+    const runners: InstanceRunner[] = [];
+    const webPorts: number[] = [];
+    for (const plan of plans) {
+      for (let index = 0; index < plan.instances; index++) {
+        // each instance its own container, host port and route (CF_INSTANCE_PORT differs per instance)
+        const hostPort = await freePort();
+        if (plan.spec.type === 'web') webPorts.push(hostPort);
+        const sandboxes: SandboxFactory = this.cell
+          ? new ContainerSandboxes(this.cell, {
+              dropletDir: staged.dropletDir,
+              lifecycleDir,
+              instancesDir: path.join(workDir, 'instances', `${plan.spec.type}-${index}`),
+              hostPort,
+              hostname: identity.guid.slice(0, 18),
+              nodePath: process.execPath,
+            })
+          : new ProcessSandboxes(staged.dropletDir, lifecycleDir, hostPort);
+        runners.push(
+          new InstanceRunner({
+            sandboxes,
+            home: this.cell ? '/home/vcap' : staged.dropletDir,
+            app: identity,
+            appEnv,
+            // in a container nothing of the host's env applies (PATH is the stack's default)
+            hostEnv: this.cell ? {} : this.options.hostEnv,
+            vcapServices,
+            webCommand: plan.command,
+            sidecars: synced.sidecars,
+            log,
+            processType: plan.spec.type,
+            processGuid: plan.guid,
+            processVersion: plan.version,
+            memoryMb: plan.memoryMb,
+            index,
+            timeScale: scale,
+            ...(plan.spec.healthCheck ? { healthCheck: plan.spec.healthCheck } : {}),
+            onFirstStartFailure: this.options.onFirstStartFailure ?? 'delete',
+            backoffMs: this.options.backoffMs,
+            stopGraceMs: this.options.stopGraceMs,
+            healthCheckTimeoutMs: this.options.healthCheckTimeoutMs,
+          }),
+        );
+      }
+    }
+    // One web instance: its own host port is the route. More: a round-robin route in front.
+    let port = webPorts[0];
+    let balancer: RoundRobinRoute | undefined;
+    if (webPorts.length > 1) {
+      port = await freePort();
+      balancer = new RoundRobinRoute(webPorts);
+      await balancer.listen(port);
+    }
+    const stopAll = async () => {
+      await Promise.all(runners.map((r) => r.stop()));
+      await balancer?.close();
+    };
+    // a stop request while the instances start deletes them (their starts then reject)
+    const stopStarting = () => void stopAll();
+    options.signal?.addEventListener('abort', stopStarting, { once: true });
+    if (options.signal?.aborted) await stopAll();
+    const started = await Promise.allSettled(runners.map((r) => r.start()));
+    options.signal?.removeEventListener('abort', stopStarting);
+    if (options.signal?.aborted) {
+      await stopAll();
+      const why = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as Error | undefined;
+      throw await fail('starting', why?.message ?? 'the app was deleted while starting', { cause: why });
+    }
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed && (this.options.onFirstStartFailure ?? 'delete') === 'delete') {
+      await stopAll();
+      throw await fail('starting', (failed.reason as Error).message, { cause: failed.reason });
+    }
+    const dropletDir = staged.dropletDir;
+    const tasksRoot = path.join(workDir, 'tasks');
+    const entrypointPrefix = staged.entrypointPrefix;
+    const hostEnv = this.options.hostEnv;
+    // tasks' containers have no route: the factory's host port is never listened on
+    const taskSandboxes: SandboxFactory | undefined = this.cell
       ? new ContainerSandboxes(this.cell, {
-          dropletDir: staged.dropletDir,
+          dropletDir,
           lifecycleDir,
-          instancesDir: path.join(workDir, 'instances'),
-          hostPort: port,
+          instancesDir: path.join(workDir, 'task-containers'),
+          hostPort: 0,
           hostname: identity.guid.slice(0, 18),
           nodePath: process.execPath,
         })
-      : new ProcessSandboxes(staged.dropletDir, lifecycleDir, port);
-    const runner = new InstanceRunner({
-      sandboxes,
-      home: this.cell ? '/home/vcap' : staged.dropletDir,
-      app: identity,
-      appEnv,
-      // in a container nothing of the host's env applies (PATH is the stack's default)
-      hostEnv: this.cell ? {} : this.options.hostEnv,
-      vcapServices,
-      webCommand,
-      sidecars: synced.sidecars,
-      log,
-      backoffMs: this.options.backoffMs,
-      stopGraceMs: this.options.stopGraceMs,
-      healthCheckTimeoutMs: web?.healthCheck?.startTimeoutMs ?? this.options.healthCheckTimeoutMs,
-    });
-    // a stop request while the instance starts deletes it (the start then rejects)
-    const stopStarting = () => void runner.stop();
-    options.signal?.addEventListener('abort', stopStarting, { once: true });
-    try {
-      if (options.signal?.aborted) await runner.stop();
-      await runner.start();
-    } catch (e) {
-      await runner.stop();
-      throw await fail('starting', (e as Error).message, { cause: e });
-    } finally {
-      options.signal?.removeEventListener('abort', stopStarting);
-    }
-    const dropletDir = staged.dropletDir;
-    const entrypointPrefix = staged.entrypointPrefix;
-    const hostEnv = this.options.hostEnv;
-    const tasksRoot = path.join(workDir, 'tasks');
+      : undefined;
     // Process mode: each task gets a fresh copy of the droplet (its "container"), removed after.
     const processTask = async (): Promise<TaskContainer> => {
       await mkdir(tasksRoot, { recursive: true });
@@ -243,7 +307,7 @@ export class LocalPlatform implements Platform {
     // Container mode: a task container like an instance's (the droplet fresh at /home/vcap), without a route
     let tasks = 0;
     const containerTask = async (memoryMb: number): Promise<TaskContainer> => {
-      const sandbox = await (sandboxes as ContainerSandboxes).create(1_000_000 + ++tasks, memoryMb, [{ name: 'task', memoryMb }], { route: false });
+      const sandbox = await (taskSandboxes as ContainerSandboxes).create(1_000_000 + ++tasks, memoryMb, [{ name: 'task', memoryMb }], { route: false });
       return {
         launcher: launcherPaths('/home/vcap'),
         ip: sandbox.ip,
@@ -266,14 +330,19 @@ export class LocalPlatform implements Platform {
         command,
         options,
       );
-    return new LocalDeployment(name, `http://127.0.0.1:${port}`, stagingLogs, staged.result, log, runner, task, async () => {
+    const deployment = new LocalDeployment(name, uri ? `http://127.0.0.1:${port}` : '', stagingLogs, staged.result, log, runners, stopAll, task, async () => {
       await rm(workDir, { recursive: true, force: true });
       log.add(API, 'OUT', `Deleted app with guid ${identity.guid}`);
     });
+    if (failed) {
+      // As on a foundation: the push fails, the app stays and keeps restarting until deleted.
+      throw new DeployError('starting', (failed.reason as Error).message, log.text(), { cause: failed.reason, deployment });
+    }
+    return deployment;
   }
 }
 
-/** A running app on the local platform. */
+/** A running app on the local platform: its instances (web's first is the one `processes()`/`kill()` address). */
 class LocalDeployment implements Deployment {
   private deleted: Promise<void> | undefined;
 
@@ -283,13 +352,18 @@ class LocalDeployment implements Deployment {
     readonly stagingLogs: string,
     readonly stagingResult: StagingResult,
     private readonly log: LogBook,
-    private readonly runner: InstanceRunner,
+    private readonly runners: InstanceRunner[],
+    private readonly stopAll: () => Promise<void>,
     private readonly task: (command: string, options?: TaskOptions) => Promise<TaskResult>,
     private readonly cleanup: () => Promise<void>,
   ) {}
 
+  private get primary(): InstanceRunner {
+    return this.runners[0];
+  }
+
   get restartCount(): number {
-    return this.runner.restartCount;
+    return this.primary.restartCount;
   }
 
   logs(): string {
@@ -297,20 +371,22 @@ class LocalDeployment implements Deployment {
   }
 
   async get(urlPath: string): Promise<{ status: number; body: string }> {
+    if (!this.url) throw new UsageError(`app ${this.name} has no route (no-route)`);
     const res = await fetch(new URL(urlPath, this.url));
     return { status: res.status, body: await res.text() };
   }
 
   async processes(): Promise<ProcessInfo[]> {
-    return this.runner.processes();
+    return this.primary.processes();
   }
 
   kill(processName: string): Promise<void> {
-    return this.runner.kill(processName);
+    return this.primary.kill(processName);
   }
 
-  waitUntilRunning(options: { minRestarts?: number; timeoutMs?: number } = {}): Promise<void> {
-    return this.runner.waitUntilRunning(options.minRestarts ?? 0, options.timeoutMs ?? 30000);
+  async waitUntilRunning(options: { minRestarts?: number; timeoutMs?: number } = {}): Promise<void> {
+    const timeout = options.timeoutMs ?? 30000;
+    await Promise.all(this.runners.map((r, i) => r.waitUntilRunning(i === 0 ? (options.minRestarts ?? 0) : 0, timeout)));
   }
 
   onLog(listener: (line: string) => void): () => void {
@@ -323,7 +399,7 @@ class LocalDeployment implements Deployment {
   }
 
   delete(): Promise<void> {
-    this.deleted ??= this.runner.stop().then(this.cleanup);
+    this.deleted ??= this.stopAll().then(this.cleanup);
     return this.deleted;
   }
 }

@@ -4,6 +4,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { BuildpackError } from '../../errors.js';
+import { timeScale as makeTimeScale, type TimeScale } from '../backoff.js';
+import { CrashTracker, crashLines, exitDescription } from '../crash.js';
+import { waitForStartup, type HealthCheckSpec } from '../health-check.js';
 import type { ProcessInfo } from '../types.js';
 import { launchEnv, launcherPaths, type AppIdentity } from './env.js';
 import { logSource } from './launcher.js';
@@ -25,11 +28,28 @@ export interface InstanceOptions {
   /** The app's sidecars; those whose process_types include `web` run in the instance. */
   sidecars: AppSidecar[];
   log: LogBook;
-  /** Delay before restart number `crashCount` (default: 0 for the first three, then doubling from 1 s, at most 30 s). */
+  /** Overrides Diego's back-off (real ms before restart number `crashCount`); tests that do not time it use this. */
   backoffMs?: (crashCount: number) => number;
+  /** Restart delays (back-off, the crash-count reset) times this (default 1). */
+  timeScale?: TimeScale;
+  /** The process type this instance runs (default `web`) and its guid/version (default the app's guid). */
+  processType?: string;
+  processGuid?: string;
+  processVersion?: string;
+  /** The process's memory (default the app's). */
+  memoryMb?: number;
+  /** INSTANCE_INDEX and the log tags' `/<index>` (default 0). */
+  index?: number;
+  /** The startup check (default port for web, process for other types). */
+  healthCheck?: Partial<HealthCheckSpec>;
+  /**
+   * A first start that never becomes healthy: `delete` (default) rejects start() and stops;
+   * `keep` rejects start() too but keeps restarting with back-off, as a foundation does, until stop().
+   */
+  onFirstStartFailure?: 'delete' | 'keep';
   /** SIGTERM → SIGKILL grace when stopping (default 10 s, the platform's). */
   stopGraceMs?: number;
-  /** Web must answer on its port within this time (default 60 s). */
+  /** The start timeout when the manifest gives none (default 60 s). */
   healthCheckTimeoutMs?: number;
   healthCheckIntervalMs?: number;
 }
@@ -46,18 +66,6 @@ interface ProcSpec {
 type State = 'down' | 'starting' | 'running' | 'crashing' | 'backoff' | 'deleted';
 
 const CELL = 'local-cell';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Go's duration format for whole seconds (`1m0s`, `5s`), as the platform prints it. */
-function goDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
-}
-
-function defaultBackoff(crashCount: number): number {
-  return crashCount <= 3 ? 0 : Math.min(1000 * 2 ** (crashCount - 4), 30000);
-}
-
 export class InstanceRunner {
   /** Restarts done so far. */
   restartCount = 0;
@@ -74,18 +82,29 @@ export class InstanceRunner {
   private timer: NodeJS.Timeout | undefined;
   private firstStart: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private readonly changeListeners = new Set<() => void>();
+  private readonly scale: TimeScale;
+  private readonly crashes: CrashTracker;
+  private readonly type: string;
+  private readonly index: number;
+  private readonly cellTag: string;
 
   constructor(private readonly o: InstanceOptions) {
-    const sidecars = o.sidecars.filter((s) => s.process_types.includes('web'));
+    this.type = o.processType ?? 'web';
+    this.index = o.index ?? 0;
+    this.cellTag = `CELL/${this.index}`;
+    this.scale = o.timeScale ?? makeTimeScale(1);
+    this.crashes = new CrashTracker(this.scale);
+    const memoryMb = o.memoryMb ?? o.app.memoryMb;
+    const sidecars = o.sidecars.filter((s) => s.process_types.includes(this.type));
     const sidecarMemory = sidecars.reduce((sum, s) => sum + (s.memory ?? 0), 0);
     this.specs = [
-      { name: 'web', kind: 'web', command: o.webCommand, memoryMb: o.app.memoryMb - sidecarMemory, source: logSource('web') },
+      { name: this.type, kind: 'web', command: o.webCommand, memoryMb: memoryMb - sidecarMemory, source: logSource(this.type) },
       ...sidecars.map((s) => ({
         name: s.name,
         kind: 'sidecar' as const,
         command: s.command,
-        memoryMb: s.memory ?? o.app.memoryMb,
-        source: logSource('web', s.name),
+        memoryMb: s.memory ?? memoryMb,
+        source: logSource(this.type, s.name),
         sidecar: s,
       })),
     ];
@@ -175,7 +194,7 @@ export class InstanceRunner {
     this.instanceGuid = randomUUID();
     this.setState('starting');
     const { log } = this.o;
-    log.add('CELL/0', 'OUT', `Cell ${CELL} creating container for instance ${this.instanceGuid}`);
+    log.add(this.cellTag, 'OUT', `Cell ${CELL} creating container for instance ${this.instanceGuid}`);
     this.creating = this.o.sandboxes.create(gen, this.o.app.memoryMb, this.specs.map((s) => ({ name: s.name, memoryMb: s.memoryMb }))).then(
       (sandbox) => {
         if (gen !== this.generation || this.state !== 'starting') return sandbox.destroy();
@@ -183,7 +202,7 @@ export class InstanceRunner {
         this.startProcesses(gen, sandbox);
       },
       (e: Error) => {
-        log.add('CELL/0', 'ERR', `Cell ${CELL} failed to create container for instance ${this.instanceGuid}: ${e.message}`);
+        log.add(this.cellTag, 'ERR', `Cell ${CELL} failed to create container for instance ${this.instanceGuid}: ${e.message}`);
         if (gen === this.generation) void this.crash(gen, `failed to create container: ${e.message}`);
       },
     );
@@ -195,26 +214,26 @@ export class InstanceRunner {
 
   private startProcesses(gen: number, sandbox: Sandbox): void {
     const { log } = this.o;
-    log.add('CELL/0', 'OUT', `Cell ${CELL} successfully created container for instance ${this.instanceGuid}`);
-    log.add('CELL/0', 'OUT', 'Downloading droplet...');
-    log.add('CELL/0', 'OUT', 'Downloaded droplet');
+    log.add(this.cellTag, 'OUT', `Cell ${CELL} successfully created container for instance ${this.instanceGuid}`);
+    log.add(this.cellTag, 'OUT', 'Downloading droplet...');
+    log.add(this.cellTag, 'OUT', 'Downloaded droplet');
     for (const spec of this.specs) {
       // PORT is 8080 in a container (the host port in process mode, where the host network is shared)
       const env = launchEnv({
         app: this.o.app,
         appEnv: this.o.appEnv,
         launcher: launcherPaths(this.o.home),
-        processType: 'web',
-        processGuid: this.o.app.guid,
-        processVersion: this.o.app.guid,
+        processType: this.type,
+        processGuid: this.o.processGuid ?? this.o.app.guid,
+        processVersion: this.o.processVersion ?? this.o.app.guid,
         memoryMb: spec.memoryMb,
         net: { ip: sandbox.ip, internalIp: sandbox.ip, hostPort: sandbox.hostPort, containerPort: sandbox.port },
         instanceGuid: this.instanceGuid,
-        instanceIndex: 0,
+        instanceIndex: this.index,
         vcapServices: this.o.vcapServices,
         path: this.o.hostEnv.PATH,
       });
-      const tag = `${spec.source}/0`;
+      const tag = `${spec.source}/${this.index}`;
       const proc = sandbox.spawn({ name: spec.name, command: spec.command, env, memoryMb: spec.memoryMb, stdout: log.writer(tag, 'OUT'), stderr: log.writer(tag, 'ERR') });
       this.procs.set(spec.name, proc);
       void proc.exited.then(async (info) => {
@@ -222,82 +241,96 @@ export class InstanceRunner {
         if (gen === this.generation && (this.state === 'starting' || this.state === 'running')) {
           const oom = info.status === 137 && (await sandbox.outOfMemory(spec.name));
           if (gen === this.generation && (this.state === 'starting' || this.state === 'running')) {
-            void this.crash(gen, `${spec.source}: Exited with status ${info.status}${oom ? ' (out of memory)' : ''}`);
+            void this.crash(gen, exitDescription(spec.source, info.status, oom));
           }
         }
       });
     }
-    log.add('CELL/0', 'OUT', 'Starting health monitoring of container');
+    // a `process` check is no monitor at all: Diego starts no health check step
+    if ((this.o.healthCheck?.type ?? (this.type === 'web' ? 'port' : 'process')) !== 'process') log.add(this.cellTag, 'OUT', 'Starting health monitoring of container');
     void this.healthLoop(gen, sandbox);
   }
 
   private async healthLoop(gen: number, sandbox: Sandbox): Promise<void> {
-    const timeout = this.o.healthCheckTimeoutMs ?? 60000;
-    const deadline = Date.now() + timeout;
-    // poll fast at first (apps usually listen within a few hundred ms), then back off
-    let interval = Math.min(5, this.o.healthCheckIntervalMs ?? 100);
-    while (gen === this.generation && this.state === 'starting') {
-      if (await sandbox.healthy()) {
-        if (gen !== this.generation || this.state !== 'starting') return;
-        this.o.log.add('CELL/0', 'OUT', 'Container became healthy');
-        this.everHealthy = true;
-        this.setState('running');
-        this.firstStart?.resolve();
-        this.firstStart = undefined;
-        return;
-      }
-      if (Date.now() >= deadline) {
-        const why = `Instance never healthy after ${goDuration(timeout)}: Failed to make TCP connection to ${sandbox.ip}:${sandbox.port}: connection refused`;
-        this.o.log.add('CELL/0', 'ERR', `Failed after ${goDuration(timeout)}: startup health check never passed.`);
-        void this.crash(gen, why);
-        return;
-      }
-      await sleep(interval);
-      interval = Math.min(interval * 2, this.o.healthCheckIntervalMs ?? 100);
+    const hc: HealthCheckSpec = { type: this.type === 'web' ? 'port' : 'process', ...this.o.healthCheck } as HealthCheckSpec;
+    if (hc.startTimeoutMs === undefined && this.o.healthCheckTimeoutMs !== undefined) hc.startTimeoutMs = this.o.healthCheckTimeoutMs;
+    const outcome = await waitForStartup(
+      hc,
+      { host: sandbox.ip, port: sandbox.port, portOpen: () => sandbox.healthy(), connect: () => sandbox.connect() },
+      { cancelled: () => gen !== this.generation || this.state !== 'starting', intervalMs: this.o.healthCheckIntervalMs },
+    );
+    if (gen !== this.generation || this.state !== 'starting') return;
+    if (outcome.healthy) {
+      if (hc.type !== 'process') this.o.log.add(this.cellTag, 'OUT', 'Container became healthy');
+      this.everHealthy = true;
+      this.crashes.running(Date.now());
+      this.setState('running');
+      this.firstStart?.resolve();
+      this.firstStart = undefined;
+      return;
     }
+    if (outcome.cancelled) return;
+    this.o.log.add(`HEALTH/${this.index}`, 'ERR', outcome.lastError);
+    this.o.log.add(this.cellTag, 'ERR', outcome.logLine);
+    void this.crash(gen, outcome.crashReason);
   }
 
   private async crash(gen: number, description: string): Promise<void> {
     this.setState('crashing');
-    this.crashCount++;
+    const plan = this.crashes.crash(Date.now());
+    this.crashCount = plan.crashCount;
     const instance = this.instanceGuid;
     await this.stopAll();
-    const payload = [
-      `"instance"=>"${instance}"`,
-      `"index"=>0`,
-      `"cell_id"=>"${CELL}"`,
-      `"reason"=>"CRASHED"`,
-      `"exit_description"=>"${description}"`,
-      `"crash_count"=>${this.crashCount}`,
-      `"crash_timestamp"=>${BigInt(Date.now()) * 1000000n}`,
-      `"version"=>"${this.o.app.guid}"`,
-    ].join(', ');
-    this.o.log.add('API/0', 'OUT', `App instance exited with guid ${this.o.app.guid} payload: {${payload}}`);
-    this.o.log.add('API/0', 'OUT', 'Process has crashed with type: "web"');
+    for (const line of crashLines({
+      appGuid: this.o.app.guid,
+      instanceGuid: instance,
+      index: this.index,
+      cellId: CELL,
+      processType: this.type,
+      description,
+      crashCount: plan.crashCount,
+      version: this.o.processVersion ?? this.o.app.guid,
+      at: Date.now(),
+    })) {
+      this.o.log.add('API/0', 'OUT', line);
+    }
     if (gen !== this.generation || this.state === 'deleted') return;
     if (!this.everHealthy && this.firstStart) {
-      // The first start never became healthy: the push fails instead of retrying forever.
-      this.setState('down');
-      this.firstStart.reject(new BuildpackError('INSTANCE_CRASHED', `Start unsuccessful: ${description}`));
+      const first = this.firstStart;
       this.firstStart = undefined;
+      if ((this.o.onFirstStartFailure ?? 'delete') === 'delete') {
+        // The first start never became healthy: the push fails and the instance is not restarted.
+        this.setState('down');
+        first.reject(new BuildpackError('INSTANCE_CRASHED', `Start unsuccessful: ${description}`));
+        return;
+      }
+      // As on a foundation: the push is told, the instance keeps restarting with back-off until deleted.
+      first.reject(new BuildpackError('INSTANCE_CRASHED', `Start unsuccessful: ${description}`));
+    }
+    if (plan.delayMs === undefined) {
+      this.o.log.add(this.cellTag, 'ERR', `Instance ${this.index} of process ${this.type} ${plan.message}`);
+      this.setState('down');
       return;
     }
+    const delay = this.o.backoffMs ? this.o.backoffMs(plan.crashCount) : plan.delayMs;
+    const when = this.o.backoffMs ? `restarting in ${delay}ms (back-off set by the caller)` : plan.message;
+    this.o.log.add(this.cellTag, 'OUT', `Instance ${this.index} of process ${this.type} crashed (crash_count ${plan.crashCount}): ${when}`);
     this.setState('backoff');
     this.timer = setTimeout(() => {
       if (this.state !== 'backoff' || gen !== this.generation) return;
       this.restartCount++;
       this.launch();
-    }, (this.o.backoffMs ?? defaultBackoff)(this.crashCount));
+    }, delay);
   }
 
   private async stopAll(): Promise<void> {
     const { log } = this.o;
     const sandbox = this.sandbox;
     this.sandbox = undefined;
-    log.add('CELL/0', 'OUT', `Cell ${CELL} stopping instance ${this.instanceGuid}`);
+    log.add(this.cellTag, 'OUT', `Cell ${CELL} stopping instance ${this.instanceGuid}`);
     if (sandbox) await Promise.all([...this.procs.values()].map((p) => sandbox.stop(p, this.o.stopGraceMs ?? 10000)));
-    log.add('CELL/0', 'OUT', `Cell ${CELL} destroying container for instance ${this.instanceGuid}`);
+    log.add(this.cellTag, 'OUT', `Cell ${CELL} destroying container for instance ${this.instanceGuid}`);
     await sandbox?.destroy();
-    log.add('CELL/0', 'OUT', `Cell ${CELL} successfully destroyed container for instance ${this.instanceGuid}`);
+    log.add(this.cellTag, 'OUT', `Cell ${CELL} successfully destroyed container for instance ${this.instanceGuid}`);
   }
 }

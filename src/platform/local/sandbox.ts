@@ -3,6 +3,7 @@
 // machine. The runner drives both through the same small interface.
 
 import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Cell, VCAP_UID, writeEtcFiles } from './cell.js';
 import { ContainerCgroup } from './cgroups.js';
@@ -35,6 +36,8 @@ export interface Sandbox {
   spawn(p: SandboxProcess): GroupProcess;
   /** The port health check (CONTRACT §2): a TCP connection to ip:port succeeds. */
   healthy(): Promise<boolean>;
+  /** A TCP connection to ip:port as the cell's health check makes it (the http check runs over it). */
+  connect(): Promise<net.Socket>;
   /** Stop one process: SIGTERM, `graceMs`, SIGKILL. */
   stop(p: GroupProcess, graceMs: number): Promise<ExitInfo>;
   /** True when the named process was killed for exceeding its memory. */
@@ -75,6 +78,7 @@ export class ProcessSandboxes implements SandboxFactory {
       hostPort,
       spawn: (p) => spawnGroup(path.join(lifecycleDir, 'launcher'), ['app', p.command, ''], { env: p.env, cwd: dropletDir, stdout: p.stdout, stderr: p.stderr }),
       healthy: () => portAnswers(hostPort, 500),
+      connect: async () => net.connect(hostPort, '127.0.0.1'),
       stop: (p, graceMs) => stopGroup(p, graceMs),
       outOfMemory: async () => false,
       destroy: async () => undefined,
@@ -82,6 +86,13 @@ export class ProcessSandboxes implements SandboxFactory {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A socket that fails at once: a container without a route has nothing to dial. */
+function unconnected(): net.Socket {
+  const s = new net.Socket();
+  process.nextTick(() => s.destroy(new Error('this container has no route')));
+  return s;
 }
 
 /** The pids limit of an instance container. */
@@ -168,6 +179,11 @@ export class ContainerSandboxes implements SandboxFactory {
       healthy: async () => {
         const f = await forwarder.catch(() => undefined);
         return f ? f.healthy() : false;
+      },
+      // the forwarder dials the container's address from inside its network namespace
+      connect: async () => {
+        const f = await forwarder.catch(() => undefined);
+        return f ? net.connect(f.routeSocket) : unconnected();
       },
       stop: (p, graceMs) => stopProcess(p as ContainerProcess, graceMs),
       outOfMemory: (p) => cgroup.oomKilled(groupOf(p)),
