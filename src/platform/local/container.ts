@@ -35,7 +35,7 @@ export interface ContainerLayout {
   /**
    * `stack`: a constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
    * (the stack's tools only), /etc read-only with `etcFiles` over it. `host`: the host's root
-   * (staging, where buildpack scripts need the host's tools) with /tmp and /home of its own.
+   * (staging, where buildpack scripts need the host's tools) with a /tmp of its own.
    */
   base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> } | { kind: 'host' };
   /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
@@ -137,15 +137,14 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
 }
 
 /**
- * Staging: the host's root (buildpack scripts need the host's tools), with a /tmp and a /home of
- * its own — built under `rootDir` (a tmpfs), then moved over /tmp — and a /proc of its pid namespace.
+ * Staging: the host's root (buildpack scripts need the host's tools), with a /tmp of its own —
+ * built under `rootDir` (a tmpfs), then moved over /tmp — and a /proc of its pid namespace.
  */
 function hostScript(layout: ContainerLayout): string {
   const T = (dest: string) => `"$T"${shq(dest.replace(/^\/tmp/, ''))}`;
   const inTmp = [...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.map((b) => b.dest), ...(layout.dirs ?? [])];
-  for (const d of inTmp) if (!d.startsWith('/tmp/') && !d.startsWith('/home/')) throw new BuildpackError('CONTAINER_FAILED', `staging mounts live under /tmp or /home, not ${d}`);
-  const tmpDirs = inTmp.filter((d) => d.startsWith('/tmp/'));
-  const homeDirs = inTmp.filter((d) => d.startsWith('/home/'));
+  for (const d of inTmp) if (!d.startsWith('/tmp/')) throw new BuildpackError('CONTAINER_FAILED', `staging mounts live under /tmp, not ${d}`);
+  const tmpDirs = inTmp;
   const lines = [
     'set -eu',
     `T=${shq(layout.rootDir)}`,
@@ -153,9 +152,6 @@ function hostScript(layout: ContainerLayout): string {
     ...(tmpDirs.length ? [`mkdir -p ${tmpDirs.map(T).join(' ')}`] : []),
     ...bindLines({ ...layout, binds: layout.binds.filter((b) => b.dest.startsWith('/tmp/')), dirs: [] }, T),
     'mount --move "$T" /tmp',
-    'mount -t tmpfs -o mode=0755 sbp-home /home',
-    ...(homeDirs.length ? [`mkdir -p ${homeDirs.map(shq).join(' ')}`] : []),
-    ...layout.binds.filter((b) => b.dest.startsWith('/home/')).flatMap((b) => [`mount --rbind ${shq(b.src)} ${shq(b.dest)}`, ...(b.readOnly ? [`mount -o remount,bind,ro ${shq(b.dest)}`] : [])]),
     'mount -t proc proc /proc',
     ...networkLines(layout),
     `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,

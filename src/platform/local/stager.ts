@@ -155,7 +155,8 @@ async function build(input: StageInput): Promise<StageOutput> {
         cacheRoot: '/tmp/cache',
         contents: `/tmp/${contentsName}`,
         buildpack: (i) => `/tmp/buildpacks/${createHash('md5').update(input.buildpacks[i]).digest('hex')}`,
-        home: '/home/vcap',
+        // the host's /home stays visible (file:// URIs of local dependencies often point there)
+        home: '/tmp/staging-home',
         tmp: '/tmp',
       }
     : { build: buildDir, cacheRoot: cacheCopy, contents, buildpack: (i) => (resolved[i] as ResolvedBuildpack).dir, home, tmp };
