@@ -141,6 +141,15 @@ describe('local platform containers (issue 10)', function () {
     expect(probe.PATH).to.match(/(^|:)\/usr\/local\/bin:\/usr\/bin:\/bin$/);
   });
 
+  it('still runs in process mode when asked (the fallback): the droplet on this machine, the host port', async () => {
+    const p = platform({ isolation: 'process' });
+    expect(p.isolation).to.equal('process');
+    const d = await push(PERL_FILES, { platform: p });
+    expect((await d.get('/write')).body).to.equal('written');
+    expect(d.logs()).to.match(/\[APP\/PROC\/WEB\/0\] OUT perl app listening on 0\.0\.0\.0:\d+/);
+    expect(d.logs()).not.to.include('listening on 0.0.0.0:8080');
+  });
+
   it('fails at launch on an absolute staging path baked into launch.yml', async () => {
     // the classic bug: "$3" is the staging deps dir (/tmp/contents…/deps), gone at launch
     const bp = await supplyBuildpack(
