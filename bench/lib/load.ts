@@ -65,7 +65,8 @@ export function watchLoad(): { stop(): LoadReport } {
       max = Math.max(max, after);
       const t1 = ticks();
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const others = t0 && t1 && seconds > 0 ? Math.max(0, (t1.busy - t0.busy - (t1.own - t0.own)) / HZ / seconds) : null;
+      // below a second the 10 ms ticks say nothing (a size-only case takes microseconds)
+      const others = t0 && t1 && seconds >= 1 ? Math.max(0, (t1.busy - t0.busy - (t1.own - t0.own)) / HZ / seconds) : null;
       return judge(before, after, max, others);
     },
   };
