@@ -42,7 +42,7 @@ const TARGETS: Record<Key, { target: number; unit: CaseResult['unit'] }> = {
   supply_small_ratio: { target: 3, unit: 'ratio' },
   supply_peak_rss_mb: { target: 120, unit: 'MiB' },
   package_cached_ratio: { target: 1.2, unit: 'ratio' },
-  push_ready_ratio: { target: 2, unit: 'ratio' },
+  push_ready_ratio: { target: 3, unit: 'ratio' },
   bootstrap_cold_ratio: { target: 1.3, unit: 'ratio' },
   bootstrap_cold_download_ratio: { target: 1.3, unit: 'ratio' },
   bootstrap_warm_ratio: { target: 1.2, unit: 'ratio' },

@@ -3,6 +3,7 @@
 // host port (round robin), skipping an instance that refuses it.
 
 import net from 'node:net';
+import { listenOnLoopback } from './local/ports.js';
 
 export class RoundRobinRoute {
   private next = 0;
@@ -46,13 +47,7 @@ export class RoundRobinRoute {
   }
 
   listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOnLoopback(this.server, port);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Listen on 127.0.0.1:`port`; a bind error (port taken) rejects instead of being thrown later. */
+export function listenOnLoopback(server: net.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /** True when a TCP connection to 127.0.0.1:`port` succeeds within `timeoutMs`. */
 export function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {

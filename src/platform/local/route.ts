@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { BuildpackError } from '../../errors.js';
 import type { ContainerTools } from './container.js';
+import { listenOnLoopback } from './ports.js';
 
 /**
  * The forwarder, run with `node -e`: argv = route socket, health socket, address, port. Route
@@ -116,13 +117,7 @@ export class HostRoute {
   }
 
   listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    return listenOnLoopback(this.server, port);
   }
 
   /** Send new connections to `socket` (undefined: refuse them). */
