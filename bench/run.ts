@@ -124,7 +124,8 @@ async function main(): Promise<number> {
       progress(`measuring ${key}`);
       const watch = watchLoad();
       try {
-        const r = await cases[key]();
+        // TARGETS is the one table of targets: a case's own number never overrides it
+        const r = { ...(await cases[key]()), ...TARGETS[key] };
         // a busy neighbour shows up here before it shows up as an odd figure
         r.load = watch.stop();
         results.push(r);

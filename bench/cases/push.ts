@@ -106,7 +106,7 @@ export async function pushCase(ctx: BenchContext): Promise<CaseResult> {
   };
 
   const samples = await sample(push, direct, ctx.fastRuns);
-  return ratioResult(key, 2, samples, {
+  return ratioResult(key, 3, samples, {
     baseline_command: 'node server.js & fixtures/config-server/bin/config-server & poll GET /config',
     polling_interval_ms: 5,
   });
