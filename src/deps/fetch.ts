@@ -89,14 +89,23 @@ export class HttpFetcher implements Fetcher, BodyFetcher {
     await fs.mkdir(path.dirname(dest), { recursive: true });
     return this.fetchWith(uri, async (body) => {
       const tmp = tempSibling(dest, 'download');
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
       try {
-        const tee = new HashingTee([createWriteStream(tmp, { flags: 'wx', mode: 0o644 })]);
+        const tee = new HashingTee([out]);
         await pipeline(body.stream, tee);
         const actual = tee.digest();
         if (sha256 !== undefined && actual !== sha256.toLowerCase()) throw new ChecksumMismatchError(sha256, actual, redactUri(uri));
         await fs.rename(tmp, dest);
         return { sha256: actual, bytes: tee.bytes };
       } catch (e) {
+        // The stream opens its file asynchronously: a failure in the first moments (a short body)
+        // can come before the open, which then creates the file after an early remove. Wait for
+        // the stream's close, then remove.
+        if (!out.closed) {
+          const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+          if (!out.destroyed) out.destroy();
+          await closed;
+        }
         await removeQuietly(tmp);
         throw e;
       }
