@@ -129,7 +129,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   const packaged: PackagedDependency[] = kept.map((d) => ({ name: d.name, version: d.version, uri: redactUri(d.uri) }));
 
   // cached zips carry the staging runtime slimmed to its bare bin/node (slim-runtime.ts), by uri
-  const runtimeFiles = new Map<string, { file: string; sha256: string }>();
+  const runtimeFiles = new Map<string, { file: string; sha256: string; bytes: number }>();
   let work: string | undefined;
   try {
     if (options.cached && kept.length > 0) {
@@ -157,7 +157,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
             const bin = await extractRuntimeBinary(got[k].localPath, dir, `${kept[k].name} ${kept[k].version} (${redactUri(kept[k].uri)})`);
             const binZip = runtimeBinaryZipPath(inZip);
             entries.push({ path: binZip, localPath: bin.path, mode: 0o755 });
-            runtimeFiles.set(kept[k].uri, { file: binZip, sha256: bin.sha256 });
+            runtimeFiles.set(kept[k].uri, { file: binZip, sha256: bin.sha256, bytes: bin.bytes });
           }
           // no `file:` in the manifest: the archive itself is not in the zip, only its bin/node
           packaged[k].file = runtimeFiles.get(kept[k].uri)!.file;
@@ -180,7 +180,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
     // the staging runtime table bin/supply reads in place of manifest.yml (runtime-table.ts)
     const rows = runtimeRows(parseManifest(manifestText, file)).map((r) => {
       const slim = runtimeFiles.get(r.uri);
-      return slim ? { ...r, file: slim.file, fileSha256: slim.sha256 } : r;
+      return slim ? { ...r, file: slim.file, fileSha256: slim.sha256, fileBytes: slim.bytes } : r;
     });
     entries.push({ path: RUNTIME_TABLE_PATH, contents: renderRuntimeTable(rows, manifestText, 'sidecar-buildpack package'), mode: 0o644 });
     // VERSION is exactly the version given (no newline), as libbuildpack writes it.

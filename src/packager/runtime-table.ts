@@ -29,8 +29,10 @@ export interface RuntimeRow {
   sha256: string;
   /** Cached zips: the bare `bin/node` binary inside the buildpack, derived from the archive. */
   file?: string;
-  /** sha256 of `file` (checked by bin/supply before every use). */
+  /** sha256 of `file`: a record of what the packager put there (bin/supply checks `fileBytes`). */
   fileSha256?: string;
+  /** Size of `file` in bytes, checked by bin/supply (with its ELF header) before every use. */
+  fileBytes?: number;
 }
 
 /** Characters a field may not hold: the separators of the format and other control characters. */
@@ -97,12 +99,13 @@ export function renderRuntimeTable(rows: RuntimeRow[], manifestText: string, wri
     for (const v of [r.file, r.fileSha256]) {
       if (v !== undefined && (v === '' || UNSAFE.test(v))) throw new Error(`runtime table: bad file field ${JSON.stringify(v)}`);
     }
+    if (r.fileBytes !== undefined && !(Number.isSafeInteger(r.fileBytes) && r.fileBytes > 0)) throw new Error(`runtime table: bad file size ${r.fileBytes}`);
   }
   const lines = [
     `# staging runtime table for bin/supply, written by ${writer} from manifest.yml: do not edit`,
     `# manifest-sha256 ${textSha256(manifestText)}`,
-    '# stack\tversion\turi\tsha256\tfile\tfile_sha256',
-    ...rows.map((r) => [r.stack, r.version, r.uri, r.sha256, r.file ?? '-', r.fileSha256 ?? '-'].join('\t')),
+    '# stack\tversion\turi\tsha256\tfile\tfile_sha256\tfile_bytes',
+    ...rows.map((r) => [r.stack, r.version, r.uri, r.sha256, r.file ?? '-', r.fileSha256 ?? '-', r.fileBytes ?? '-'].join('\t')),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -115,8 +118,16 @@ export function parseRuntimeTable(text: string): { manifestSha256: string | unde
     const m = /^# manifest-sha256 ([0-9a-f]{64})$/.exec(line);
     if (m) manifestSha256 = m[1];
     if (line === '' || line.startsWith('#')) continue;
-    const [stack, version, uri, sha256, file, fileSha256] = line.split('\t');
-    rows.push({ stack, version, uri, sha256, ...(file && file !== '-' ? { file } : {}), ...(fileSha256 && fileSha256 !== '-' ? { fileSha256 } : {}) });
+    const [stack, version, uri, sha256, file, fileSha256, fileBytes] = line.split('\t');
+    rows.push({
+      stack,
+      version,
+      uri,
+      sha256,
+      ...(file && file !== '-' ? { file } : {}),
+      ...(fileSha256 && fileSha256 !== '-' ? { fileSha256 } : {}),
+      ...(fileBytes && /^[0-9]+$/.test(fileBytes) ? { fileBytes: Number(fileBytes) } : {}),
+    });
   }
   return { manifestSha256, rows };
 }

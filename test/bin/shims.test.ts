@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeNoNodePath } from '../helpers/no-node-path.js';
 import { writeRuntimeTable } from '../helpers/runtime-table.js';
+import type { RuntimeRow } from '../../src/packager/runtime-table.js';
 import { runAsync, type SpawnResult } from '../helpers/spawn.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,7 +82,7 @@ describe('entry point shims', () => {
     await fs.mkdir(path.join(bp, 'dist'));
     await fs.writeFile(
       path.join(bp, 'dist', 'supply.cjs'),
-      `const t = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP; console.log('BUNDLE args=' + process.argv.slice(2).join(',') + ' runtime=' + (process.env.FAKE_RUNTIME || 'path') + (t ? ' tmp=' + t : ''))\n`,
+      `const t = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP; console.log('BUNDLE args=' + process.argv.slice(2).join(',') + ' runtime=' + (process.env.FAKE_RUNTIME || 'path') + (t ? ' tmp=' + t : '') + (process.env.PROBE_EXEC ? ' exec=' + process.execPath : ''))\n`,
     );
     await fs.writeFile(path.join(bp, 'manifest.yml'), manifest);
     for (const [rel, data] of Object.entries(files)) {
@@ -359,52 +360,104 @@ describe('entry point shims', () => {
       });
     });
 
-    context('a cached buildpack carrying the bare binary (the table names file and file_sha256)', () => {
+    context('a cached buildpack carrying the bare binary (the table names file, file_sha256, file_bytes)', () => {
       const file = 'dependencies/0123/bin/node';
-      const withFile = (rows: { file?: string; fileSha256?: string }[], sha = sha256(runtimeBin)) => rows.map((r) => ({ ...r, file, fileSha256: sha }));
+      let realBin: { bytes: number; sha: string };
+      before(async () => {
+        realBin = { bytes: (await fs.stat(process.execPath)).size, sha: sha256(await fs.readFile(process.execPath)) };
+      });
+      /** The table as the packager writes it (size and sha256 of this node), or as before sizes were recorded. */
+      const withFile = (withBytes: boolean) => (rows: RuntimeRow[]) =>
+        rows.map((r) => ({ ...r, file, fileSha256: realBin.sha, ...(withBytes ? { fileBytes: realBin.bytes } : {}) }));
 
-      async function cachedBuildpack(bin: Buffer, mode = 0o755): Promise<string> {
+      /** A buildpack whose `file` is a copy of this node's binary, or `bytes` when given. */
+      async function cachedBuildpack(o: { bytes?: Buffer; mode?: number; withBytes?: boolean } = {}): Promise<string> {
         const bp = await buildpack(nodeManifest('http://127.0.0.1:1/node.tgz'), {}, false);
-        await fs.mkdir(path.dirname(path.join(bp, file)), { recursive: true });
-        await fs.writeFile(path.join(bp, file), bin, { mode });
-        await fs.chmod(path.join(bp, file), mode);
-        await writeRuntimeTable(bp, (rows) => withFile(rows) as typeof rows);
+        const target = path.join(bp, file);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        // a copy, never a hard link: the mode set below would be this node's own
+        await fs.writeFile(target, o.bytes ?? (await fs.readFile(process.execPath)), { mode: 0o600 });
+        await fs.chmod(target, o.mode ?? 0o755);
+        await writeRuntimeTable(bp, withFile(o.withBytes ?? true));
         return bp;
       }
+      const probed = (tmpdir: string): Record<string, string> => ({ ...noNode(tmpdir), PROBE_EXEC: '1' });
 
-      it('runs it in place after checking its sha256, with no network and nothing in the app cache', async () => {
-        const bp = await cachedBuildpack(runtimeBin);
+      it('runs it in place after checking its size and ELF header, with no network and nothing in the app cache', async () => {
+        const bp = await cachedBuildpack();
         const { args, tmpdir } = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir, 'cflinuxfs3'));
-        expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=yes\n`);
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir, 'cflinuxfs3'), PROBE_EXEC: '1' });
+        expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path exec=${path.join(bp, file)}\n`);
         expect(r.status).to.equal(0);
         expect(requests).to.deep.equal([]);
         expect(await fs.readdir(args[1])).to.deep.equal([]);
         expect(await fs.readdir(tmpdir)).to.deep.equal([]);
       });
 
-      it('a buildpack unpacked without file modes: a verified executable copy in the temp dir', async () => {
-        const bp = await cachedBuildpack(runtimeBin, 0o644);
+      it('a buildpack unpacked without file modes: a checked executable copy in the temp dir', async () => {
+        const bp = await cachedBuildpack({ mode: 0o644 });
         const { args, tmpdir } = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        const r = await run(path.join(bp, 'bin', 'supply'), args, probed(tmpdir));
         expect(r.status, r.stdout + r.stderr).to.equal(0);
-        expect(r.stdout).to.match(/runtime=yes tmp=/);
+        expect(r.stdout).to.match(/runtime=path tmp=\S+ exec=\S+\/sidecar-buildpack-node\.[^/]+\/node\n$/);
+      });
+
+      it('a binary cut short (a truncated unpack) fails staging naming expected and actual size, and never runs', async () => {
+        const whole = await fs.readFile(process.execPath);
+        const bp = await cachedBuildpack({ bytes: whole.subarray(0, whole.length - 4096) });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, probed(tmpdir));
+        expect(r.status).to.equal(1);
+        expect(r.stdout).not.to.contain('BUNDLE');
+        expect(r.stdout).to.contain(`**ERROR**\x1b[0m the buildpack's staging runtime ${file} is corrupt: expected ${realBin.bytes} bytes, found ${realBin.bytes - 4096}`);
       });
 
       for (const [what, bytes] of [
-        ['replaced', Buffer.from('#!/bin/sh\necho EVIL-RAN\n')],
-        ['0 bytes long', Buffer.alloc(0)],
+        ['replaced by a script', () => Buffer.from('#!/bin/sh\necho EVIL-RAN\n')],
+        ['0 bytes long', () => Buffer.alloc(0)],
+        // as long as the real one, so only the header tells
+        ['replaced by a script of the same size', () => Buffer.concat([Buffer.from('#!/bin/sh\necho EVIL-RAN\nexit 0\n'), Buffer.alloc(realBin.bytes - 31, 0x23)])],
       ] as const) {
-        it(`a binary ${what} fails staging naming expected and actual sha256, and never runs`, async () => {
-          const bp = await cachedBuildpack(bytes);
+        it(`a binary ${what} fails staging and never runs`, async () => {
+          const b = bytes();
+          const bp = await cachedBuildpack({ bytes: b });
           const { args, tmpdir } = await dirs();
-          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          const r = await run(path.join(bp, 'bin', 'supply'), args, probed(tmpdir));
           expect(r.status).to.equal(1);
           expect(r.stdout).not.to.contain('EVIL-RAN');
           expect(r.stdout).not.to.contain('BUNDLE');
-          expect(r.stdout).to.contain(`**ERROR**\x1b[0m the buildpack's staging runtime ${file} is corrupt: expected sha256 ${sha256(runtimeBin)}, actual sha256 ${sha256(bytes)}`);
+          expect(r.stdout).to.contain(
+            b.length === realBin.bytes
+              ? `**ERROR**\x1b[0m the buildpack's staging runtime ${file} is corrupt: it is not an executable (ELF) binary`
+              : `**ERROR**\x1b[0m the buildpack's staging runtime ${file} is corrupt: expected ${realBin.bytes} bytes, found ${b.length}`,
+          );
         });
       }
+
+      it('a symlink where the binary should be never runs', async () => {
+        const bp = await cachedBuildpack();
+        await fs.rm(path.join(bp, file));
+        await fs.symlink(process.execPath, path.join(bp, file));
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, probed(tmpdir));
+        expect(r.status).to.equal(1);
+        expect(r.stdout).not.to.contain('BUNDLE');
+        expect(r.stdout).to.contain(`the buildpack's staging runtime ${file} is a symlink`);
+      });
+
+      it('a table written before sizes were recorded: the binary is hashed, and a replaced one named by expected and actual sha256', async () => {
+        const evil = Buffer.from('#!/bin/sh\necho EVIL-RAN\n');
+        const bp = await cachedBuildpack({ bytes: evil, withBytes: false });
+        const { args, tmpdir } = await dirs();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, probed(tmpdir));
+        expect(r.status).to.equal(1);
+        expect(r.stdout).not.to.contain('EVIL-RAN');
+        expect(r.stdout).to.contain(`the buildpack's staging runtime ${file} is corrupt: expected sha256 ${realBin.sha}, actual sha256 ${sha256(evil)}`);
+        const good = await cachedBuildpack({ withBytes: false });
+        const ok = await run(path.join(good, 'bin', 'supply'), args, probed(tmpdir));
+        expect(ok.status, ok.stdout + ok.stderr).to.equal(0);
+        expect(ok.stdout, ok.stdout).to.contain(`exec=${path.join(good, file)}`);
+      });
     });
 
     context('failure cases', () => {

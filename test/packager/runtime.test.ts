@@ -88,11 +88,14 @@ describe('staging runtime table (dist/runtime.tsv)', () => {
   });
 
   it('renders and parses back, recording the manifest it was made from', () => {
-    const text = renderRuntimeTable([{ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B }, { stack: '*', version: '1', uri: 'http://h/a', sha256: A }], 'manifest text', 'test');
-    expect(text.split('\n').filter((l) => !l.startsWith('#'))).to.deep.equal([`s1\t1\thttp://h/a\t${A}\tdependencies/x/bin/node\t${B}`, `*\t1\thttp://h/a\t${A}\t-\t-`, '']);
+    const text = renderRuntimeTable([{ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B, fileBytes: 4117 }, { stack: '*', version: '1', uri: 'http://h/a', sha256: A }], 'manifest text', 'test');
+    expect(text.split('\n').filter((l) => !l.startsWith('#'))).to.deep.equal([`s1\t1\thttp://h/a\t${A}\tdependencies/x/bin/node\t${B}\t4117`, `*\t1\thttp://h/a\t${A}\t-\t-\t-`, '']);
     const back = parseRuntimeTable(text);
     expect(back.manifestSha256).to.equal(sha('manifest text'));
-    expect(back.rows[0]).to.deep.equal({ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B });
+    expect(back.rows[0]).to.deep.equal({ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B, fileBytes: 4117 });
+    // a table written before sizes were recorded (six columns) parses without one
+    const old = text.replace(/\t4117$/m, '');
+    expect(parseRuntimeTable(old).rows[0]).to.not.have.property('fileBytes');
   });
 
   context("the repository's own table", () => {
@@ -168,7 +171,7 @@ describe('packageBuildpack: the staging runtime in zips', () => {
     expect(zip.get(binPath)!.data).to.deep.equal(NODE_BIN);
     expect(zipinfoModes(r.zipPath).get(binPath)).to.equal('-rwxr-xr-x');
     const [row] = parseRuntimeTable(zip.get('dist/runtime.tsv')!.data.toString()).rows;
-    expect(row).to.deep.equal({ stack: 'cflinuxfs4', version: '22.1.0', uri: server.url('/node.tgz'), sha256: sha(nodeTgz), file: binPath, fileSha256: sha(NODE_BIN) });
+    expect(row).to.deep.equal({ stack: 'cflinuxfs4', version: '22.1.0', uri: server.url('/node.tgz'), sha256: sha(nodeTgz), file: binPath, fileSha256: sha(NODE_BIN), fileBytes: NODE_BIN.length });
     const deps = YAML.parse(zip.get('manifest.yml')!.data.toString()).dependencies as { name: string; file?: string }[];
     expect(deps.map((d) => [d.name, d.file])).to.deep.equal([
       ['agent', cachedDependencyPath(server.url('/agent.tgz'))],
