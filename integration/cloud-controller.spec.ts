@@ -13,6 +13,7 @@ import { DeployError, type Deployment } from '../src/platform/types.js';
 import { TestServer } from '../test/helpers/http-server.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 import { FINAL_BP, REPO, eventually, nodeWebApp, tempDir, writeTree } from '../test/platform/helpers.js';
+import { addStagingRuntime } from '../test/helpers/node-runtime.js';
 
 /** Live processes (zombies do not count) whose environment holds `needle`. */
 async function liveProcessesWith(needle: string): Promise<number[]> {
@@ -75,6 +76,8 @@ sidecars:
     await mkdir(path.join(bp, 'dist'), { recursive: true });
     for (const f of ['detect', 'supply']) await copyFile(path.join(REPO, 'bin', f), path.join(bp, 'bin', f));
     await copyFile(bundle, path.join(bp, 'dist', 'supply.cjs'));
+    // the stack has no node: the runtime is the buildpack's own, as in a cached zip
+    await addStagingRuntime(bp);
   });
   after(async () => {
     await server?.close();

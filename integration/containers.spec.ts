@@ -141,6 +141,29 @@ describe('local platform containers (issue 10)', function () {
     expect(probe.PATH).to.match(/(^|:)\/usr\/local\/bin:\/usr\/bin:\/bin$/);
   });
 
+  it("stages as vcap on the stack's tools: the builder's paths, HOME /home/vcap, no host runtime, nothing of the host's to write", async () => {
+    const bp = await supplyBuildpack(
+      path.join(root, 'staging-probe-bp'),
+      [
+        'echo "probe user=$(id -un) uid=$(id -u) home=$HOME pwd=$(pwd) path=$PATH"',
+        'echo "probe args=$1 $2 $3 $4"',
+        'for t in node python3 ruby; do command -v $t >/dev/null 2>&1 && echo "probe has $t" || echo "probe no $t"; done',
+        'touch "$HOME/h" "$1/b" "$2/c" "$3/$4/d" && echo "probe wrote home build cache deps"',
+        'touch /usr/probe 2>/dev/null && echo "probe wrote /usr" || echo "probe /usr read-only"',
+        'ls /root >/dev/null 2>&1 && echo "probe reads /root" || echo "probe no /root"',
+      ].join('\n'),
+    );
+    const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] });
+    const probe = d
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('[STG/0] OUT probe '))
+      .map((l) => l.slice(l.indexOf('probe ') + 6));
+    expect(probe[0]).to.match(/^user=vcap uid=2000 home=\/home\/vcap pwd=\/tmp\/app path=\/usr\/local\/bin:\/usr\/bin:\/bin$/);
+    expect(probe[1]).to.match(/^args=\/tmp\/app \/tmp\/cache\/[0-9a-f]{16} \/tmp\/contents[0-9a-f]+\/deps 0$/);
+    expect(probe.slice(2)).to.deep.equal(['no node', 'no python3', 'no ruby', 'wrote home build cache deps', '/usr read-only', 'no /root']);
+  });
+
   it('still runs in process mode when asked (the fallback): the droplet on this machine, the host port', async () => {
     const p = platform({ isolation: 'process' });
     expect(p.isolation).to.equal('process');

@@ -14,6 +14,7 @@ import { freePort } from '../src/platform/local/ports.js';
 import { DeployError, type Deployment } from '../src/platform/types.js';
 import { FINAL_BP, REPO, tempDir, writeTree } from '../test/platform/helpers.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
+import { addStagingRuntime } from '../test/helpers/node-runtime.js';
 
 const HOSTILE = `it's "$(touch PWNED)" \`touch PWNED\` $HOME \\n\nline2 é ☃`;
 
@@ -134,6 +135,8 @@ sidecars:
     await mkdir(path.join(bp, 'dist'), { recursive: true });
     for (const f of ['detect', 'supply']) await copyFile(path.join(REPO, 'bin', f), path.join(bp, 'bin', f));
     await copyFile(bundle, path.join(bp, 'dist', 'supply.cjs'));
+    // the stack has no node: the runtime is the buildpack's own, as in a cached zip
+    await addStagingRuntime(bp);
     return bp;
   }
 

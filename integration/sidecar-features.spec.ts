@@ -16,6 +16,7 @@ import { DeployError, type AppSpec, type Deployment } from '../src/platform/type
 import { TestServer } from '../test/helpers/http-server.js';
 import { buildSupplyBundle } from '../test/helpers/supply-bundle.js';
 import { FINAL_BP, REPO, tempDir, writeTree } from '../test/platform/helpers.js';
+import { addStagingRuntime } from '../test/helpers/node-runtime.js';
 
 const SBTOOL_C = `/* sbtool: the fixture programs of integration/sidecar-features.spec.ts, one static binary.
    app    : HTTP app on $PORT (/health, /whoami, /env/NAME, /log/TEXT appends TEXT to $VARLOG_VOLUME/app.log)
@@ -288,6 +289,8 @@ describe('sidecar features on the local platform (issue 12)', function () {
     await mkdir(path.join(bp, 'dist'), { recursive: true });
     for (const f of ['detect', 'supply']) await copyFile(path.join(REPO, 'bin', f), path.join(bp, 'bin', f));
     await copyFile(bundle, path.join(bp, 'dist', 'supply.cjs'));
+    // the stack has no node: the runtime is the buildpack's own, as in a cached zip
+    await addStagingRuntime(bp);
     return bp;
   }
 

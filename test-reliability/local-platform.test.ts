@@ -11,6 +11,7 @@ import type { Deployment } from '../src/platform/types.js';
 import { serve, TestServer } from '../test/helpers/http-server.js';
 import { sha256, tgzBuffer } from '../test/helpers/archives.js';
 import { eventually, FINAL_BP, nodeWebApp, writeTree } from '../test/platform/helpers.js';
+import { addStagingRuntime } from '../test/helpers/node-runtime.js';
 import { agentManifest, makeBuildpack, processesWith, tempRoot } from './helpers/staging.js';
 
 const KILLS = 20;
@@ -41,6 +42,8 @@ describe('reliability: local platform under repeated sidecar crashes', () => {
     const body = await tgzBuffer({ 'bin/agent': '#!/bin/sh\nexec node "$(dirname "$0")/../lib/agent.js"\n', 'lib/agent.js': AGENT_JS });
     server.route('/agent.tgz', serve.bytes(body));
     const bp = await makeBuildpack(path.join(root.dir, 'bp'), agentManifest({ uri: server.url('/agent.tgz'), sha256: sha256(body) }, '  memory: 32\n'));
+    // the stack has no node: staging runs on the buildpack's own runtime, as in a cached zip
+    await addStagingRuntime(bp);
     const agentPort = await freePort();
     const platform = new LocalPlatform({
       hostEnv: { PATH: process.env.PATH },

@@ -1,5 +1,6 @@
 // push_ready_ratio: the local platform's push of the fixture app (this buildpack's sidecar from a
-// 127.0.0.1 download, the fixture final buildpack) until GET /config through the app answers, vs
+// 127.0.0.1 download, its staging runtime in the buildpack as in a cached zip, the fixture final
+// buildpack installing node for the app) until GET /config through the app answers, vs
 // starting the same app and sidecar processes directly and polling the same URL.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +13,7 @@ import { REPO, makeBenchBuildpack } from '../lib/buildpack.js';
 import type { BenchContext, CaseResult } from '../lib/context.js';
 import { sha256File } from '../lib/inputs.js';
 import { sample, timeAsync, timeRun, type Trial } from '../lib/measure.js';
+import { addStagingRuntime } from '../../test/helpers/node-runtime.js';
 import { ratioResult } from './supply.js';
 
 const APP = path.join(REPO, 'fixtures', 'apps', 'node-app');
@@ -68,6 +70,8 @@ export async function pushCase(ctx: BenchContext): Promise<CaseResult> {
     dependencies: [{ name: 'config-server', version: '0.0.0', uri: ctx.server.add(`/${key}/config-server.tgz`, tgz), sha256: await sha256File(tgz) }],
     sidecars: [{ name: 'config-server', dependency: 'config-server', command: 'bin/config-server', env: { CONFIG_SERVER_PORT: '8082' } }],
   });
+  // the stack has no node: bin/supply runs on the buildpack's own runtime, in place as in a cached zip
+  await addStagingRuntime(bp);
   const platform = new LocalPlatform({ hostEnv: ctx.env, workRoot: path.join(root, 'platform') });
 
   const push: Trial = {

@@ -1,5 +1,6 @@
 // The reference buildpack (the repository root) made runnable offline: a temp copy whose
-// manifest.yml points its config-server dependency at fixture tarballs served from 127.0.0.1.
+// manifest.yml points its config-server dependency at fixture tarballs, and its `node` staging
+// runtime at this machine's node packed as CF's node dependency, both served from 127.0.0.1.
 // Shared by the integration specs and `npm run demo`.
 
 import { createHash } from 'node:crypto';
@@ -12,7 +13,10 @@ import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { cliFetcherFactory } from '../../src/cli/fetcher.js';
+import { parseManifest } from '../../src/manifest/parse.js';
 import { packageBuildpack, type PackageResult } from '../../src/packager/package.js';
+import { RUNTIME_TABLE_PATH, runtimeTableFor } from '../../src/packager/runtime-table.js';
+import { nodeRuntimeArchive } from '../../test/helpers/node-runtime.js';
 import { buildSupplyBundle } from '../../test/helpers/supply-bundle.js';
 
 /** The repository root: the reference buildpack and its fixtures. */
@@ -51,8 +55,9 @@ export interface ReferenceBuildpackOptions {
   /** config-server versions to serve; the manifest's default (`0.0.x`) picks the highest 0.0.z. */
   versions?: string[];
   /**
-   * Keep the `node` runtime dependency in cached zips (a real download: for foundations whose
-   * stack has no node). Default false: cached zips leave it out, node comes from PATH here.
+   * Keep the manifest's own `node` entries (downloaded from the internet at package time: for a
+   * real foundation). Default false: they point at this machine's node served from 127.0.0.1
+   * (the stack has no node, and the local platform stages on the stack's tools).
    */
   keepNode?: boolean;
 }
@@ -117,8 +122,8 @@ async function copyBuildpack(dest: string): Promise<void> {
   }
 }
 
-/** Replace the manifest's config-server entries with the served releases (comments kept). */
-function pointManifestAt(text: string, releases: ConfigServerRelease[]): string {
+/** Replace the manifest's config-server entries with the served releases, and its node entries' uri and sha256 with `node` (comments kept). */
+function pointManifestAt(text: string, releases: ConfigServerRelease[], node?: { uri: string; sha256: string }): string {
   const doc = parseDocument(text);
   const deps = doc.get('dependencies', true);
   if (!isSeq(deps)) throw new Error('reference manifest.yml has no dependencies list');
@@ -131,6 +136,13 @@ function pointManifestAt(text: string, releases: ConfigServerRelease[]): string 
     entry.set('cf_stacks', stacks);
     deps.items.splice(i, 0, entry);
   });
+  if (node) {
+    for (const d of deps.items) {
+      if (!isMap(d) || d.get('name') !== 'node') continue;
+      d.set('uri', node.uri);
+      d.set('sha256', node.sha256);
+    }
+  }
   return doc.toString();
 }
 
@@ -141,6 +153,8 @@ export async function referenceBuildpack(options: ReferenceBuildpackOptions = {}
   const files = new Map<string, Buffer>();
   const versions = options.versions ?? ['0.0.0'];
   for (const v of versions) files.set(`/config-server-v${v}.tgz`, await configServerTgz(path.join(root, 'src'), v));
+  const runtime = options.keepNode ? undefined : await nodeRuntimeArchive();
+  if (runtime) files.set('/node-runtime.tgz', await readFile(runtime.file));
   const server = await serveFiles(files, requests);
   try {
     const releases = versions.map((version) => {
@@ -150,7 +164,10 @@ export async function referenceBuildpack(options: ReferenceBuildpackOptions = {}
     const dir = path.join(root, 'buildpack');
     await copyBuildpack(dir);
     const manifest = path.join(dir, 'manifest.yml');
-    await writeFile(manifest, pointManifestAt(await readFile(manifest, 'utf8'), releases));
+    const text = pointManifestAt(await readFile(manifest, 'utf8'), releases, runtime && { uri: `${server.base}/node-runtime.tgz`, sha256: runtime.sha256 });
+    await writeFile(manifest, text);
+    // what bin/supply reads to find its runtime (the build writes the repository's own)
+    await writeFile(path.join(dir, RUNTIME_TABLE_PATH), runtimeTableFor(text, manifest, 'integration/helpers/reference-buildpack.ts', parseManifest));
     return {
       dir,
       releases,
@@ -163,7 +180,6 @@ export async function referenceBuildpack(options: ReferenceBuildpackOptions = {}
           cacheDir: path.join(root, 'download-cache'),
           outputDir: path.join(root, 'zips'),
           createFetcher: cliFetcherFactory({}),
-          ...(cached && !options.keepNode ? { exclude: ['node'] } : {}),
         }),
       stopServer: server.close,
       cleanup: async () => {

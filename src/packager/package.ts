@@ -124,6 +124,11 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   if (keep.some((i) => i >= manifest.dependencies.length)) throw new Error('manifest document and model disagree on dependencies');
   const kept = keep.map((i) => manifest.dependencies[i]);
 
+  if (!options.cached) {
+    for (const d of kept) {
+      if (/^file:/i.test(d.uri)) warn(`${d.name} ${d.version}: its uri ${redactUri(d.uri)} is a file of this machine: a foundation staging this uncached zip cannot download it (package it --cached to carry the file)`);
+    }
+  }
   const entries: ZipEntry[] = included.map((f) => ({ path: f.path, localPath: f.localPath, mode: f.mode }));
   const files = new Map<number, string>();
   const packaged: PackagedDependency[] = kept.map((d) => ({ name: d.name, version: d.version, uri: redactUri(d.uri) }));

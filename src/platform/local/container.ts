@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { BuildpackError } from '../../errors.js';
 import type { LineWriter } from './log-book.js';
 import type { ExitInfo, GroupProcess } from './process-group.js';
@@ -25,6 +26,8 @@ export interface Bind {
   src: string;
   dest: string;
   readOnly?: boolean;
+  /** `src` is a file: its mount point is an empty file (and its folders), not a directory. */
+  file?: boolean;
 }
 
 /** What the container's file system looks like (all `dest` paths are inside the container). */
@@ -34,8 +37,8 @@ export interface ContainerLayout {
   hostname: string;
   /**
    * `stack`: a constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
-   * (the stack's tools only), /etc read-only with `etcFiles` over it. `host`: the host's root
-   * (staging, where buildpack scripts need the host's tools) with a /tmp of its own.
+   * (the stack's tools only), /etc read-only with `etcFiles` over it (instances and stagings).
+   * `host`: the host's root with a /tmp of its own (tests of the container parts only).
    */
   base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> } | { kind: 'host' };
   /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
@@ -90,7 +93,9 @@ const INIT = `exec /bin/sh -c 'exec >/dev/null 2>&1 </dev/null; while :; do slee
 /** An instance: a constructed root — the host's /usr read-only with /usr/bin the stack's tools. */
 function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): string {
   const R = (dest: string) => `"$R"${shq(dest)}`;
-  const dirs = ['/usr', '/etc', '/proc', '/dev', '/tmp', '/home', ...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.map((b) => b.dest), ...(layout.dirs ?? [])];
+  const dirs = ['/usr', '/etc', '/proc', '/dev', '/tmp', '/home', ...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.filter((b) => !b.file).map((b) => b.dest), ...(layout.dirs ?? [])];
+  // a file's mount point: an empty file, in folders made for it (after /tmp and /home exist)
+  const filePoints = layout.binds.filter((b) => b.file).map((b) => `mkdir -p ${R(path.posix.dirname(b.dest))} && : > ${R(b.dest)}`);
   const lines = [
     'set -eu',
     `R=${shq(layout.rootDir)}`,
@@ -120,6 +125,7 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"',
     'mount -t tmpfs -o mode=0755,size=1m sbp-home "$R/home"',
     `mkdir -p ${dirs.filter((d) => d.startsWith('/tmp/') || d.startsWith('/home/')).map(R).join(' ') || '"$R/tmp"'}`,
+    ...filePoints,
     ...bindLines(layout, R),
     ...networkLines(layout),
     `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,

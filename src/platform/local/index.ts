@@ -159,6 +159,7 @@ export class LocalPlatform implements Platform {
         log,
         cell: this.cell,
         signal: options.signal,
+        vendorRoot: path.join(this.workRoot, 'vendored'),
       });
     } catch (e) {
       if (e instanceof BuilderFailure) throw await fail('staging', e.message, { exitStatus: e.exitStatus, cause: e });

@@ -3,19 +3,21 @@
 // (CONTRACT §1), failing with the builder's own messages and exit statuses.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { chown, cp, lchown, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, lchown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
 import type { StagingResult } from '../types.js';
 import { buildpackMetadata } from './buildpack-metadata.js';
 import { malformedMessage, resolveBuildpack, type ResolvedBuildpack } from './buildpack-source.js';
 import { copyApp } from './cfignore.js';
-import { stagingEnv, type AppIdentity } from './env.js';
+import { CONTAINER_PATH, stagingEnv, type AppIdentity } from './env.js';
 import { LaunchParseError, mergeLaunch, parseLaunchYml, parseProcfile, parseRelease, toResultParts, type LaunchProcess, type MergeNote } from './launch-merge.js';
 import type { LogBook } from './log-book.js';
 import type { Cell } from './cell.js';
-import { VCAP_UID } from './cell.js';
-import { Container } from './container.js';
+import { VCAP_UID, writeEtcFiles } from './cell.js';
+import { Container, type Bind } from './container.js';
+import { withVendoredNode } from './vendored-node.js';
 import { exists, isExecutable, runInContainer, runScript, type ScriptOutcome } from './script.js';
 
 export const SUPPLY_FAIL = 'Failed to run all supply scripts';
@@ -62,6 +64,8 @@ export interface StageInput {
   cell?: Cell;
   /** Aborting stops staging at once: the running script and everything it started are killed. */
   signal?: AbortSignal;
+  /** Where copies of buildpacks with a vendored node are kept (default: under workDir). */
+  vendorRoot?: string;
 }
 
 /** Staging was stopped through StageInput.signal. */
@@ -146,7 +150,11 @@ async function build(input: StageInput): Promise<StageOutput> {
   if (n === 0) fail('None of the buildpacks detected a compatible application');
   // Resolve every buildpack first, then check the supply ones, as the builder validates before running.
   const resolved: Array<ResolvedBuildpack | undefined> = [];
-  for (let i = 0; i < n; i++) resolved.push(await resolveBuildpack(input.buildpacks[i], path.join(workDir, 'buildpacks', String(i))));
+  for (let i = 0; i < n; i++) {
+    const bp = await resolveBuildpack(input.buildpacks[i], path.join(workDir, 'buildpacks', String(i)));
+    // a stand-in for a language buildpack gets the node it installs (vendored-node.ts)
+    resolved.push(bp && { ...bp, dir: await withVendoredNode(bp.dir, input.vendorRoot ?? path.join(workDir, 'vendored')) });
+  }
 
   const contentsName = `contents${randomBytes(4).toString('hex')}`;
   const inside: StagingPaths = input.cell
@@ -155,24 +163,30 @@ async function build(input: StageInput): Promise<StageOutput> {
         cacheRoot: '/tmp/cache',
         contents: `/tmp/${contentsName}`,
         buildpack: (i) => `/tmp/buildpacks/${createHash('md5').update(input.buildpacks[i]).digest('hex')}`,
-        // the host's /home stays visible (file:// URIs of local dependencies often point there)
-        home: '/tmp/staging-home',
+        // the staging user's home, as in the stack's /etc/passwd
+        home: '/home/vcap',
         tmp: '/tmp',
       }
     : { build: buildDir, cacheRoot: cacheCopy, contents, buildpack: (i) => (resolved[i] as ResolvedBuildpack).dir, home, tmp };
   let container: Container | undefined;
   if (input.cell) {
     await input.cell.prepare();
-    const binds = [
+    const stackBin = await input.cell.prepare();
+    const binds: Bind[] = [
       { src: buildDir, dest: inside.build },
       { src: cacheCopy, dest: inside.cacheRoot },
       { src: contents, dest: inside.contents },
+      { src: home, dest: inside.home },
       ...resolved.flatMap((bp, i) => (bp ? [{ src: bp.dir, dest: inside.buildpack(i), readOnly: true }] : [])),
+      ...(await localFileBinds(resolved)),
     ];
+    // the scripts run as vcap (CONTRACT §1): what they write to is theirs
+    for (const d of [buildDir, cacheCopy, contents, home]) await chownTree(d, VCAP_UID);
     await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
+    const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), 'staging', '127.0.0.1');
     container = await Container.create(
       input.cell.support.tools,
-      { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'host' }, binds, dirs: [inside.home] },
+      { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles }, binds },
       input.signal,
     );
   }
@@ -180,7 +194,17 @@ async function build(input: StageInput): Promise<StageOutput> {
   input.signal?.addEventListener('abort', stopped, { once: true });
   try {
     if (input.signal?.aborted) throw new StagingStopped();
-    const env = stagingEnv({ app: input.app, appEnv: input.appEnv, hostEnv: input.hostEnv, stack: input.stack, home: inside.home, tmpDir: inside.tmp, vcapServices: input.vcapServices });
+    const env = stagingEnv({
+      app: input.app,
+      appEnv: input.appEnv,
+      hostEnv: input.hostEnv,
+      stack: input.stack,
+      home: inside.home,
+      tmpDir: inside.tmp,
+      vcapServices: input.vcapServices,
+      // the stack's tools only (CONTRACT §2): a runtime comes from a buildpack, as on a foundation
+      ...(input.cell ? { path: CONTAINER_PATH } : {}),
+    });
     const depsIn = `${inside.contents}/deps`;
     const cacheIn = (key: string) => `${inside.cacheRoot}/${key}`;
     const run = async (i: number, script: string, args: string[], capture = false): Promise<ScriptOutcome> => {
@@ -188,7 +212,7 @@ async function build(input: StageInput): Promise<StageOutput> {
       const hostFile = path.join(bp.dir, 'bin', script);
       const file = `${inside.buildpack(i)}/bin/${script}`;
       if (!(await isExecutable(hostFile))) log.add(TAG, 'ERR', `WARNING: buildpack script '/bin/${script}' is not executable`);
-      const opts = { env, cwd: inside.build, out: capture ? undefined : out(), err: err(), capture, signal: input.signal };
+      const opts = { env, cwd: inside.build, out: capture ? undefined : out(), err: err(), capture, signal: input.signal, uid: VCAP_UID };
       const r = container ? await runInContainer(container, hostFile, file, args, opts) : await runScript(file, args, opts);
       if (input.signal?.aborted) throw new StagingStopped();
       return r;
@@ -256,6 +280,42 @@ async function build(input: StageInput): Promise<StageOutput> {
     input.signal?.removeEventListener('abort', stopped);
     await container?.destroy();
   }
+}
+
+/** Folders of the stack's own root: a file:// dependency there is not this machine's to show. */
+const SYSTEM_DIRS = /^\/(usr|etc|proc|dev|sys|bin|sbin|lib|lib32|lib64|libx32|run|var)(\/|$)/;
+
+/**
+ * The files named by `file://` URIs in the buildpacks' manifest.yml, read-only at the same path:
+ * this machine's files, which a local buildpack (`init`'s placeholder dependency) points at. No
+ * foundation can read them (only a cached zip carries them there); locally staging still sees
+ * them, and nothing else of this machine.
+ */
+async function localFileBinds(resolved: Array<ResolvedBuildpack | undefined>): Promise<Bind[]> {
+  const files = new Set<string>();
+  for (const bp of resolved) {
+    if (!bp) continue;
+    let doc: unknown;
+    try {
+      doc = parse(await readFile(path.join(bp.dir, 'manifest.yml'), 'utf8'));
+    } catch {
+      continue;
+    }
+    const deps = (doc as { dependencies?: unknown } | null)?.dependencies;
+    if (!Array.isArray(deps)) continue;
+    for (const d of deps) {
+      const uri = (d as { uri?: unknown } | null)?.uri;
+      if (typeof uri !== 'string' || !/^file:\/\//i.test(uri)) continue;
+      let file: string;
+      try {
+        file = fileURLToPath(uri);
+      } catch {
+        continue;
+      }
+      if (!SYSTEM_DIRS.test(file) && !file.startsWith('/tmp/app') && (await stat(file).then((st) => st.isFile(), () => false))) files.add(file);
+    }
+  }
+  return [...files].map((f) => ({ src: f, dest: f, readOnly: true, file: true }));
 }
 
 /** Replace the app cache with the staged copy (only after a successful staging). */
