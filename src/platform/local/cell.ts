@@ -4,7 +4,7 @@
 // groups when the platform process dies without deleting (SIGKILL).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findCgroupRoots, sweepStaleGroups, type CgroupRoots } from './cgroups.js';
@@ -205,10 +205,5 @@ export class Cell {
     const block = (n % 16383) * 4;
     const ip = `10.255.${Math.floor(block / 256)}.${(block % 256) + 2}`;
     return { ip, address: `${ip}/30` };
-  }
-
-  /** The host's top-level entries (for staging containers, which see the host's tools). */
-  hostTopLevel(): string[] {
-    return existsSync('/') ? readdirSync('/') : [];
   }
 }

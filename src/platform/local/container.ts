@@ -36,11 +36,10 @@ export interface ContainerLayout {
   rootDir: string;
   hostname: string;
   /**
-   * `stack`: a constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
+   * A constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
    * (the stack's tools only), /etc read-only with `etcFiles` over it (instances and stagings).
-   * `host`: the host's root with a /tmp of its own (tests of the container parts only).
    */
-  base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> } | { kind: 'host' };
+  base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> };
   /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
   overlay?: { lower: string; upper: string; work: string; dest: string };
   binds: Bind[];
@@ -64,7 +63,7 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
  * each mount is a process, and container start-up is on every push's and restart's path.
  */
 export function setupScript(layout: ContainerLayout): string {
-  return layout.base.kind === 'stack' ? stackScript(layout, layout.base) : hostScript(layout);
+  return stackScript(layout, layout.base);
 }
 
 /** Mounts shared by both kinds, under `$T` (the new /tmp) and `$R` (the new root). */
@@ -136,31 +135,6 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     'PATH=/usr/bin:/bin',
     'umount -l /.sbp-old-root',
     'rmdir /.sbp-old-root',
-    'echo ready',
-    INIT,
-  ];
-  return lines.join('\n');
-}
-
-/**
- * Staging: the host's root (buildpack scripts need the host's tools), with a /tmp of its own —
- * built under `rootDir` (a tmpfs), then moved over /tmp — and a /proc of its pid namespace.
- */
-function hostScript(layout: ContainerLayout): string {
-  const T = (dest: string) => `"$T"${shq(dest.replace(/^\/tmp/, ''))}`;
-  const inTmp = [...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.map((b) => b.dest), ...(layout.dirs ?? [])];
-  for (const d of inTmp) if (!d.startsWith('/tmp/')) throw new BuildpackError('CONTAINER_FAILED', `staging mounts live under /tmp, not ${d}`);
-  const tmpDirs = inTmp;
-  const lines = [
-    'set -eu',
-    `T=${shq(layout.rootDir)}`,
-    'mount -t tmpfs -o mode=1777 sbp-tmp "$T"',
-    ...(tmpDirs.length ? [`mkdir -p ${tmpDirs.map(T).join(' ')}`] : []),
-    ...bindLines({ ...layout, binds: layout.binds.filter((b) => b.dest.startsWith('/tmp/')), dirs: [] }, T),
-    'mount --move "$T" /tmp',
-    'mount -t proc proc /proc',
-    ...networkLines(layout),
-    `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,
     'echo ready',
     INIT,
   ];
