@@ -113,9 +113,12 @@ export type StartupOutcome =
       crashReason: string;
     };
 
+/** The startup check's longest pause between tries: an app that starts listening is seen within it. */
+export const STARTUP_POLL_MAX_MS = 25;
+
 /**
  * Run the startup check until it passes, `cancelled()` turns true, or the start timeout ends.
- * Tries poll from 5 ms backing off to `intervalMs` so a fast app is seen quickly. The start
+ * Tries poll from 5 ms backing off to `intervalMs` (default STARTUP_POLL_MAX_MS) so a fast app is seen quickly. The start
  * timeout is real time (the time scale compresses back-off, not how fast an app starts).
  */
 export async function waitForStartup(
@@ -128,7 +131,7 @@ export async function waitForStartup(
   const tryMs = Math.min(spec.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS, Math.max(startTimeout, 50));
   const deadline = Date.now() + startTimeout;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const maxInterval = o.intervalMs ?? 100;
+  const maxInterval = o.intervalMs ?? STARTUP_POLL_MAX_MS;
   let interval = Math.min(5, maxInterval);
   let lastError = '';
   for (;;) {

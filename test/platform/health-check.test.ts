@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { checkOnce, waitForStartup } from '../../src/platform/health-check.js';
+import { checkOnce, STARTUP_POLL_MAX_MS, waitForStartup } from '../../src/platform/health-check.js';
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -64,6 +64,18 @@ describe('health check', () => {
       setTimeout(() => s.listen(port, '127.0.0.1'), 100);
       const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port }, { cancelled: () => false });
       expect(out).to.deep.equal({ healthy: true });
+    });
+    it('polls from 5 ms, doubling, never pausing longer than STARTUP_POLL_MAX_MS (a fast app is seen quickly)', async () => {
+      const pauses: number[] = [];
+      let tries = 0;
+      const out = await waitForStartup({ type: 'port', startTimeoutMs: 60_000 }, { host: '127.0.0.1', port: await closedPort() }, {
+        cancelled: () => ++tries > 8,
+        sleep: async (ms) => {
+          pauses.push(ms);
+        },
+      });
+      expect(out).to.deep.equal({ healthy: false, cancelled: true });
+      expect(pauses).to.deep.equal([5, 10, 20, STARTUP_POLL_MAX_MS]);
     });
     it('stops when cancelled (the instance crashed)', async () => {
       let cancelled = false;

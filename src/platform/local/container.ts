@@ -73,10 +73,8 @@ function bindLines(layout: ContainerLayout, at: (dest: string) => string): strin
     const o = layout.overlay;
     lines.push(`mount -t overlay sbp-droplet -o ${shq(`lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`)} ${at(o.dest)}`);
   }
-  for (const b of layout.binds) {
-    lines.push(`mount --rbind ${shq(b.src)} ${at(b.dest)}`);
-    if (b.readOnly) lines.push(`mount -o remount,bind,ro ${at(b.dest)}`);
-  }
+  // `-o ro` with a bind: mount(8) remounts it read-only itself (one process, not two)
+  for (const b of layout.binds) lines.push(`mount --rbind${b.readOnly ? ' -o ro' : ''} ${shq(b.src)} ${at(b.dest)}`);
   return lines;
 }
 
@@ -103,17 +101,14 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     `mkdir -p ${dirs.filter((d) => !d.startsWith('/tmp/') && !d.startsWith('/home/')).map(R).join(' ')}`,
     // merged /usr: bin, sbin, lib* are links into it
     'for d in bin sbin lib lib32 lib64 libx32; do if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$R/$d"; elif [ -d "/$d" ]; then mkdir "$R/$d"; fi; done',
-    'mount --rbind /usr "$R/usr"',
-    'mount -o remount,bind,ro "$R/usr"',
-    `mount --bind ${shq(base.stackBin)} "$R/usr/bin"`,
-    'mount -o remount,bind,ro "$R/usr/bin"',
+    'mount --rbind -o ro /usr "$R/usr"',
+    `mount --bind -o ro ${shq(base.stackBin)} "$R/usr/bin"`,
     // no host tools in sbin or /usr/local
     'mount -t tmpfs -o mode=0755,size=1m sbp-sbin "$R/usr/sbin"',
     'mount -t tmpfs -o mode=0755,size=1m sbp-local "$R/usr/local"',
     'mkdir "$R/usr/local/bin"',
     'for d in bin sbin lib lib32 lib64 libx32; do if [ -d "/$d" ] && [ ! -L "/$d" ]; then mount --rbind "$([ $d = bin ] || [ $d = sbin ] && echo "$R/usr/bin" || echo "/$d")" "$R/$d"; fi; done',
-    'mount --rbind /etc "$R/etc"',
-    'mount -o remount,bind,ro "$R/etc"',
+    'mount --rbind -o ro /etc "$R/etc"',
     ...Object.entries(base.etcFiles).map(([name, src]) => `[ ! -e "$R/etc/${name}" ] || mount --bind ${shq(src)} "$R/etc/${name}"`),
     'mount -t tmpfs -o mode=0755,size=1m sbp-dev "$R/dev"',
     `mkdir "$R/dev/shm" && touch ${DEVICES.map((d) => `"$R/dev/${d}"`).join(' ')}`,

@@ -137,17 +137,10 @@ async function build(input: StageInput): Promise<StageOutput> {
   for (const d of [contents, profileDir, home, tmp]) await mkdir(d, { recursive: true });
   for (let i = 0; i < n; i++) await mkdir(path.join(depsDir, idx(i)), { recursive: true });
 
-  log.add(TAG, 'OUT', 'Downloading app package...');
-  await copyApp(input.appDir, buildDir);
-  log.add(TAG, 'OUT', 'Downloaded app package');
-  await mkdir(input.cacheRoot, { recursive: true });
-  await cp(input.cacheRoot, cacheCopy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-  const cacheKeys = await prepareCaches(cacheCopy, input.buildpacks.slice(0, -1));
   const fail = (message: string): never => {
     throw new BuilderFailure(message);
   };
-
-  if (n === 0) fail('None of the buildpacks detected a compatible application');
+  for (const d of [buildDir, cacheCopy]) await mkdir(d, { recursive: true });
   // Resolve every buildpack first, then check the supply ones, as the builder validates before running.
   const resolved: Array<ResolvedBuildpack | undefined> = [];
   for (let i = 0; i < n; i++) {
@@ -168,27 +161,28 @@ async function build(input: StageInput): Promise<StageOutput> {
         tmp: '/tmp',
       }
     : { build: buildDir, cacheRoot: cacheCopy, contents, buildpack: (i) => (resolved[i] as ResolvedBuildpack).dir, home, tmp };
+  // the container is made while the app and the cache are copied in (its binds are those folders)
+  const creating = input.cell && n > 0 ? stagingContainer(input.cell, input.signal, workDir, resolved, inside, { buildDir, cacheCopy, contents, home }) : undefined;
+  creating?.catch(() => undefined);
   let container: Container | undefined;
-  if (input.cell) {
-    await input.cell.prepare();
-    const stackBin = await input.cell.prepare();
-    const binds: Bind[] = [
-      { src: buildDir, dest: inside.build },
-      { src: cacheCopy, dest: inside.cacheRoot },
-      { src: contents, dest: inside.contents },
-      { src: home, dest: inside.home },
-      ...resolved.flatMap((bp, i) => (bp ? [{ src: bp.dir, dest: inside.buildpack(i), readOnly: true }] : [])),
-      ...(await localFileBinds(resolved)),
-    ];
-    // the scripts run as vcap (CONTRACT §1): what they write to is theirs
-    for (const d of [buildDir, cacheCopy, contents, home]) await chownTree(d, VCAP_UID);
-    await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
-    const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), 'staging', '127.0.0.1');
-    container = await Container.create(
-      input.cell.support.tools,
-      { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles }, binds },
-      input.signal,
-    );
+  let cacheKeys: string[];
+  try {
+    log.add(TAG, 'OUT', 'Downloading app package...');
+    await copyApp(input.appDir, buildDir);
+    log.add(TAG, 'OUT', 'Downloaded app package');
+    await mkdir(input.cacheRoot, { recursive: true });
+    await cp(input.cacheRoot, cacheCopy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    cacheKeys = await prepareCaches(cacheCopy, input.buildpacks.slice(0, -1));
+    if (n === 0) fail('None of the buildpacks detected a compatible application');
+    if (creating) {
+      // the scripts run as vcap (CONTRACT §1): what they write to is theirs
+      for (const d of [buildDir, cacheCopy, contents, home]) await chownTree(d, VCAP_UID);
+      container = await creating;
+    }
+  } catch (e) {
+    await (await creating?.catch(() => undefined))?.destroy();
+    if (input.signal?.aborted) throw new StagingStopped();
+    throw e;
   }
   const stopped = () => container?.destroy();
   input.signal?.addEventListener('abort', stopped, { once: true });
@@ -280,6 +274,29 @@ async function build(input: StageInput): Promise<StageOutput> {
     input.signal?.removeEventListener('abort', stopped);
     await container?.destroy();
   }
+}
+
+/** The staging container: the stack's root, the builder's folders bound at the builder's paths. */
+async function stagingContainer(
+  cell: Cell,
+  signal: AbortSignal | undefined,
+  workDir: string,
+  resolved: Array<ResolvedBuildpack | undefined>,
+  inside: StagingPaths,
+  host: { buildDir: string; cacheCopy: string; contents: string; home: string },
+): Promise<Container> {
+  const stackBin = await cell.prepare();
+  const binds: Bind[] = [
+    { src: host.buildDir, dest: inside.build },
+    { src: host.cacheCopy, dest: inside.cacheRoot },
+    { src: host.contents, dest: inside.contents },
+    { src: host.home, dest: inside.home },
+    ...resolved.flatMap((bp, i) => (bp ? [{ src: bp.dir, dest: inside.buildpack(i), readOnly: true }] : [])),
+    ...(await localFileBinds(resolved)),
+  ];
+  await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
+  const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), 'staging', '127.0.0.1');
+  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles }, binds }, signal);
 }
 
 /** Folders of the stack's own root: a file:// dependency there is not this machine's to show. */
