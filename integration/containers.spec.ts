@@ -3,9 +3,9 @@
 // buildpacks are written here; every check reads what the processes themselves see.
 
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalPlatform, type LocalPlatformOptions } from '../src/platform/local/index.js';
 import { portAnswers } from '../src/platform/local/ports.js';
@@ -265,10 +265,14 @@ EOF`,
   });
 
   /** `sidecar-buildpack push` as its own process (from the sources), its output gathered. */
-  function spawnPush(app: string, args: string[]) {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src', 'bin', 'cli.ts'), 'push', app, ...args], {
+  /** `push` as a process of its own (`asUser`: with that uid and gid, through setpriv). */
+  function spawnPush(app: string, args: string[], o: { asUser?: number; home?: string } = {}) {
+    const argv = [process.execPath, '--import', 'tsx', path.join(REPO, 'src', 'bin', 'cli.ts'), 'push', app, ...args];
+    const user = o.asUser === undefined ? [] : ['setpriv', `--reuid=${o.asUser}`, `--regid=${o.asUser}`, '--clear-groups', '--'];
+    const [cmd, ...rest] = [...user, ...argv];
+    const child = spawn(cmd, rest, {
       cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      env: { PATH: process.env.PATH, HOME: o.home ?? process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const io = { out: '', code: undefined as number | null | undefined, signal: undefined as NodeJS.Signals | null | undefined };
@@ -299,6 +303,47 @@ EOF`,
     // the janitor removes the deploy dir once the push process is gone
     const deploys = path.join(workRoot, 'deploys');
     expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), 'deploy dirs after kill -9').to.equal(true);
+  });
+
+  it('runs containers in a user namespace when not root: vcap inside, the stack, its own network; a notice names the missing limits', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // switching to another user needs root
+    const NOBODY = 65534;
+    // everything the other user reads or writes: its own folder
+    const own = path.join(root, 'rootless');
+    await mkdir(own, { recursive: true });
+    await chmod(root, 0o755);
+    const probe = [
+      'echo "probe user=$(id -u) home=$HOME path=$PATH"',
+      'for t in node python3; do command -v $t >/dev/null 2>&1 && echo "probe has $t" || echo "probe no $t"; done',
+      'echo "probe droplet=$(ls /home/vcap | tr "\\n" " ")"',
+      'echo "probe addr=$(ip -o -4 addr show eth0 | awk \'{print $4}\')"',
+      'exec sleep 600',
+    ].join('; ');
+    const bp = await sidecarBuildpack(path.join(own, 'bp'), { probe: { command: probe } });
+    const app = await writeTree(path.join(own, 'app'), PERL_FILES);
+    const marker = `ROOTLESS_MARKER=${path.basename(root)}`;
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, own]);
+    const { child, io, exited } = spawnPush(app, ['-b', bp, '-b', FINAL_BP, '--work-root', path.join(own, 'work'), '--env', marker], { asUser: NOBODY, home: own });
+    try {
+      expect(await until(() => io.out.includes('probe addr='), 60000), io.out).to.equal(true);
+      const url = /url: (http:\/\/127\.0\.0\.1:\d+)/.exec(io.out)?.[1];
+      expect(await (await fetch(`${url}/write`)).text(), io.out).to.equal('written');
+      expect(io.out).to.include('[CELL/0] ERR local platform: not root, so containers run in a user namespace (this user is vcap inside); they cannot reproduce: memory and pid limits');
+      expect(io.out).not.to.include('running in process mode');
+      const lines = io.out.split('\n').filter((l) => l.includes('SIDECAR/PROBE/0] OUT probe ')).map((l) => l.slice(l.indexOf('probe ') + 6));
+      expect(lines.slice(0, 3)).to.deep.equal(['user=2000 home=/home/vcap/app path=/usr/local/bin:/usr/bin:/bin', 'no node', 'no python3']);
+      expect(lines[3]).to.match(/^droplet=app deps logs profile\.d staging_info\.yml tmp $/);
+      expect(lines[4]).to.match(/^addr=10\.255\.\d+\.\d+\/30$/);
+      // the processes are this user's on the host, and vcap's inside
+      const pids = await processesWith(marker);
+      expect(pids).to.have.length.greaterThan(0);
+      for (const pid of pids) expect((await readFile(`/proc/${pid}/status`, 'utf8')).match(/^Uid:\s+(\d+)/m)?.[1]).to.equal(String(NOBODY));
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(await until(async () => (await processesWith(marker)).length === 0), 'processes after the push stopped').to.equal(true);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.to.include(own);
   });
 
   context('when push is stopped during staging (issue 13 item 9)', () => {

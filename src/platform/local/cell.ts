@@ -8,7 +8,7 @@ import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findCgroupRoots, sweepStaleGroups, type CgroupRoots } from './cgroups.js';
-import type { ContainerTools } from './container.js';
+import { userNamespaceArgs, VCAP_UID, type ContainerTools } from './container.js';
 import { ensureStackBin } from './stack.js';
 
 /** How instances and stagings run. */
@@ -17,8 +17,7 @@ export type Isolation = 'container' | 'process';
 /** `auto`: containers where possible, else process mode with a notice. */
 export type IsolationRequest = 'auto' | Isolation;
 
-/** The user processes run as inside containers (`vcap` on the platform). */
-export const VCAP_UID = 2000;
+export { VCAP_UID };
 
 /** What process mode cannot reproduce (the fallback notice lists it). */
 export const PROCESS_MODE_GAPS = [
@@ -48,7 +47,16 @@ function findTool(name: string): string | undefined {
 /** What the container mode needs, found on this machine. */
 export interface CellSupport {
   tools: ContainerTools;
-  cgroups: CgroupRoots;
+  /** Absent when not root: a user namespace's containers get no cgroups here. */
+  cgroups?: CgroupRoots;
+}
+
+/** What containers in a user namespace (not root) cannot reproduce (their notice lists it). */
+export const ROOTLESS_GAPS = ['memory and pid limits (cgroups need root here: no out-of-memory kills)'];
+
+/** The one notice of containers in a user namespace. */
+export function rootlessNotice(): string {
+  return `local platform: not root, so containers run in a user namespace (this user is vcap inside); they cannot reproduce: ${ROOTLESS_GAPS.join('; ')}`;
 }
 
 let probed: CellSupport | string | undefined;
@@ -62,7 +70,6 @@ export function probeContainers(): CellSupport | string {
 
 function probe(): CellSupport | string {
   if (process.platform !== 'linux') return `containers need Linux namespaces (this is ${process.platform})`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'containers need root here (mounts, cgroups, network namespaces)';
   const names = { sh: 'sh', unshare: 'unshare', nsenter: 'nsenter', setpriv: 'setpriv', ip: 'ip', pivot_root: 'pivot_root' } as const;
   const found: Record<string, string> = {};
   const missing: string[] = [];
@@ -72,14 +79,16 @@ function probe(): CellSupport | string {
     else missing.push(name);
   }
   if (missing.length > 0) return `missing tools: ${missing.join(', ')} (util-linux, iproute2)`;
-  const cgroups = findCgroupRoots();
+  const rootless = typeof process.getuid === 'function' && process.getuid() !== 0;
+  const cgroups = rootless ? undefined : findCgroupRoots();
   if (typeof cgroups === 'string') return cgroups;
-  const r = spawnSync(found.unshare, ['--mount', '--uts', '--ipc', '--pid', '--net', '--fork', '--propagation', 'private', '--', found.sh, '-c', 'mount -t tmpfs probe /mnt && ip link add eth0 type veth peer name eth1'], {
+  const tools: ContainerTools = { sh: found.sh, unshare: found.unshare, nsenter: found.nsenter, setpriv: found.setpriv, ip: found.ip, rootless };
+  const r = spawnSync(found.unshare, [...userNamespaceArgs(tools), '--mount', '--uts', '--ipc', '--pid', '--net', '--fork', '--propagation', 'private', '--', found.sh, '-c', 'mount -t tmpfs probe /mnt && ip link add eth0 type veth peer name eth1'], {
     encoding: 'utf8',
     timeout: 10000,
   });
-  if (r.status !== 0) return `namespaces cannot be made here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
-  return { tools: { sh: found.sh, unshare: found.unshare, nsenter: found.nsenter, setpriv: found.setpriv, ip: found.ip }, cgroups };
+  if (r.status !== 0) return `namespaces cannot be made here${rootless ? ' (not root: in a user namespace)' : ''}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
+  return { tools, ...(cgroups ? { cgroups } : {}) };
 }
 
 /** The decision for one platform: the mode, and why not containers when not. */
@@ -124,7 +133,7 @@ export async function writeEtcFiles(dir: string, hostname: string, address: stri
 export class Janitor {
   private child: ChildProcess | undefined;
 
-  constructor(private readonly cgroups: CgroupRoots) {}
+  constructor(private readonly cgroups: CgroupRoots | undefined) {}
 
   /** Remove `dir` when this process is gone (a no-op if it was removed before). */
   register(dir: string): void {
@@ -140,14 +149,14 @@ export class Janitor {
       'for d in "$@"; do rm -rf -- "$d"; done',
       'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do',
       '  left=0',
-      '  for root in "$SBP_CG1" "$SBP_CG2"; do for g in "$root"/"$SBP_PID"-*; do [ -d "$g" ] || continue; for c in "$g"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done; rmdir "$g" 2>/dev/null || left=1; done; done',
+      '  for root in "$SBP_CG1" "$SBP_CG2"; do [ -n "$root" ] || continue; for g in "$root"/"$SBP_PID"-*; do [ -d "$g" ] || continue; for c in "$g"/*/; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done; rmdir "$g" 2>/dev/null || left=1; done; done',
       '  [ $left = 0 ] && break; sleep 0.2',
       'done',
     ].join('\n');
     this.child = spawn('/bin/sh', ['-c', script, 'sbp-janitor'], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
-      env: { PATH: '/usr/bin:/bin', SBP_PID: pid, SBP_CG1: this.cgroups.memory, SBP_CG2: this.cgroups.pids },
+      env: { PATH: '/usr/bin:/bin', SBP_PID: pid, SBP_CG1: this.cgroups?.memory ?? '', SBP_CG2: this.cgroups?.pids ?? '' },
     });
     this.child.on('error', () => undefined);
     this.child.stdin?.on('error', () => undefined);
@@ -159,7 +168,7 @@ export class Janitor {
 let janitor: Janitor | undefined;
 
 /** This process's janitor (one, whatever the number of platforms). */
-export function processJanitor(cgroups: CgroupRoots): Janitor {
+export function processJanitor(cgroups: CgroupRoots | undefined): Janitor {
   janitor ??= new Janitor(cgroups);
   return janitor;
 }
@@ -187,7 +196,7 @@ export class Cell {
   /** Everything a container needs once per platform: stack bin, janitor, socket dir. */
   async prepare(): Promise<string> {
     this.stackBin ??= (async () => {
-      await sweepStaleGroups(this.support.cgroups);
+      if (this.support.cgroups) await sweepStaleGroups(this.support.cgroups);
       await mkdir(this.socketDir, { recursive: true });
       this.removeOnExit(this.socketDir);
       return ensureStackBin(this.workRoot);

@@ -19,7 +19,20 @@ export interface ContainerTools {
   nsenter: string;
   setpriv: string;
   ip: string;
+  /**
+   * Not root: every container is in a user namespace of its own, where this user is vcap (uid
+   * 2000) holding the capabilities the set-up needs (`unshare --map-user --keep-caps`).
+   */
+  rootless?: boolean;
 }
+
+/** `unshare` flags of the user namespace (rootless), else none. */
+export function userNamespaceArgs(tools: ContainerTools): string[] {
+  return tools.rootless ? ['--user', `--map-user=${VCAP_UID}`, `--map-group=${VCAP_UID}`, '--keep-caps'] : [];
+}
+
+/** The user processes run as inside containers (`vcap` on the platform): uid and gid. */
+export const VCAP_UID = 2000;
 
 /** A host path mounted into the container. */
 export interface Bind {
@@ -138,7 +151,7 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
 
 /** `unshare` flags: a net namespace only when the layout has a network. */
 export function unshareArgs(tools: ContainerTools, layout: ContainerLayout, script: string): string[] {
-  const ns = ['--mount', '--uts', '--ipc', '--pid', ...(layout.network ? ['--net'] : [])];
+  const ns = [...userNamespaceArgs(tools), '--mount', '--uts', '--ipc', '--pid', ...(layout.network ? ['--net'] : [])];
   return ['--pdeathsig', 'KILL', '--', tools.unshare, ...ns, '--fork', '--kill-child', '--propagation', 'private', '--', tools.sh, '-c', script, 'sbp-container-init'];
 }
 
@@ -165,9 +178,12 @@ export interface ExecSpec {
 /** `setpriv ... nsenter ... [setpriv --reuid ...] argv`: a process inside container `initPid`. */
 export function execArgs(tools: ContainerTools, initPid: number, spec: ExecSpec, withNet: boolean): string[] {
   // nsenter's --wd names a host path: the directory is changed inside, by the container's sh
-  const enter = [tools.nsenter, '-t', String(initPid), '-m', '-u', '-i', '-p', ...(withNet ? ['-n'] : []), '-r', '-w', '--', '/bin/sh', '-c', 'cd "$1" && shift && exec "$@"', 'sbp-cd', spec.cwd];
+  // rootless: into the user namespace first, keeping this user's ids (vcap there)
+  const userns = tools.rootless ? ['-U', '--preserve-credentials'] : [];
+  const enter = [tools.nsenter, '-t', String(initPid), ...userns, '-m', '-u', '-i', '-p', ...(withNet ? ['-n'] : []), '-r', '-w', '--', '/bin/sh', '-c', 'cd "$1" && shift && exec "$@"', 'sbp-cd', spec.cwd];
+  // rootless processes are vcap already, without capabilities once they exec
   const user =
-    spec.uid === undefined ? [] : ['/usr/bin/setpriv', `--reuid=${spec.uid}`, `--regid=${spec.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
+    spec.uid === undefined || tools.rootless ? [] : ['/usr/bin/setpriv', `--reuid=${spec.uid}`, `--regid=${spec.uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--'];
   return joinArgs(tools, spec.procsFiles ?? [], spec.nofile, [...enter, ...user, ...spec.argv]);
 }
 

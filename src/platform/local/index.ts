@@ -19,7 +19,7 @@ import { launcherArgs } from './launcher.js';
 import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
 import { launcherPaths, type AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
-import { Cell, chooseIsolation, processModeNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
+import { Cell, chooseIsolation, processModeNotice, rootlessNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
 import { freePort } from './ports.js';
 import { InstanceRunner } from './runner.js';
 import { ContainerSandboxes, ProcessSandboxes, writeLifecycle, type SandboxFactory } from './sandbox.js';
@@ -97,6 +97,10 @@ export class LocalPlatform implements Platform {
     if (this.choice.isolation === 'process' && !this.choice.requested && !this.noticed) {
       this.noticed = true;
       log.add('CELL/0', 'ERR', processModeNotice(this.choice.reason));
+    }
+    if (this.choice.isolation === 'container' && this.choice.support.tools.rootless && !this.noticed) {
+      this.noticed = true;
+      log.add('CELL/0', 'ERR', rootlessNotice());
     }
     let app: AppSpec;
     try {

@@ -48,7 +48,23 @@ export class Forwarder {
   static async start(tools: ContainerTools, nodePath: string, initPid: number, sockets: { route: string; health: string }, address: string, port: number): Promise<Forwarder> {
     const child = spawn(
       tools.setpriv,
-      ['--pdeathsig', 'KILL', '--', tools.nsenter, `--net=/proc/${initPid}/ns/net`, '--', nodePath, '-e', FORWARDER, sockets.route, sockets.health, address, String(port)],
+      [
+        '--pdeathsig',
+        'KILL',
+        '--',
+        tools.nsenter,
+        // rootless: the network namespace belongs to the container's user namespace (entered first, this user kept)
+        ...(tools.rootless ? [`--user=/proc/${initPid}/ns/user`, '--preserve-credentials'] : []),
+        `--net=/proc/${initPid}/ns/net`,
+        '--',
+        nodePath,
+        '-e',
+        FORWARDER,
+        sockets.route,
+        sockets.health,
+        address,
+        String(port),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: {} },
     );
     let err = '';

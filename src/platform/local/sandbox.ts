@@ -125,10 +125,13 @@ export class ContainerSandboxes implements SandboxFactory {
     const dir = path.join(this.o.instancesDir, String(n));
     await rm(dir, { recursive: true, force: true });
     for (const d of ['root', 'upper', 'work']) await mkdir(path.join(dir, d), { recursive: true });
-    await chown(path.join(dir, 'upper'), VCAP_UID, VCAP_UID);
+    // rootless: this user's files are vcap's inside already
+    if (!this.cell.support.tools.rootless) await chown(path.join(dir, 'upper'), VCAP_UID, VCAP_UID);
     const { ip, address } = this.cell.address(n);
     const etcFiles = await writeEtcFiles(path.join(dir, 'etc'), this.o.hostname, ip);
-    const cgroup = new ContainerCgroup(this.cell.support.cgroups, name);
+    // not root (a user namespace): no cgroups, so no memory or pids limits (the rootless notice says so)
+    const roots = this.cell.support.cgroups;
+    const cgroup = roots ? new ContainerCgroup(roots, name) : undefined;
     const groupOf = (p: string) => `p-${processes.findIndex((q) => q.name === p)}`;
     let container: Container | undefined;
     let forwarder: Promise<Forwarder | undefined> = Promise.resolve(undefined);
@@ -137,13 +140,13 @@ export class ContainerSandboxes implements SandboxFactory {
       if (routed) this.route.routeTo(undefined);
       await f?.stop();
       await container?.destroy();
-      await cgroup.remove();
+      await cgroup?.remove();
       await rm(dir, { recursive: true, force: true });
     };
     try {
-      await cgroup.create(memoryMb, INSTANCE_PIDS);
+      await cgroup?.create(memoryMb, INSTANCE_PIDS);
       // each process's own memory group, its limit as the platform computes it
-      for (const p of processes) await cgroup.createProcessGroup(groupOf(p.name), p.memoryMb);
+      for (const p of processes) await cgroup?.createProcessGroup(groupOf(p.name), p.memoryMb);
       container = await Container.create(this.cell.support.tools, {
         rootDir: path.join(dir, 'root'),
         hostname: this.o.hostname,
@@ -172,7 +175,7 @@ export class ContainerSandboxes implements SandboxFactory {
       hostPort: this.o.hostPort,
       spawn: (p) => {
         return c.exec(
-          { argv: ['/tmp/lifecycle/launcher', 'app', p.command, ''], env: p.env, cwd: '/home/vcap', uid: VCAP_UID, procsFiles: cgroup.procsFiles(groupOf(p.name)), nofile: INSTANCE_NOFILE },
+          { argv: ['/tmp/lifecycle/launcher', 'app', p.command, ''], env: p.env, cwd: '/home/vcap', uid: VCAP_UID, procsFiles: cgroup?.procsFiles(groupOf(p.name)) ?? [], nofile: INSTANCE_NOFILE },
           { stdout: p.stdout, stderr: p.stderr },
         );
       },
@@ -186,7 +189,7 @@ export class ContainerSandboxes implements SandboxFactory {
         return f ? net.connect(f.routeSocket) : unconnected();
       },
       stop: (p, graceMs) => stopProcess(p as ContainerProcess, graceMs),
-      outOfMemory: (p) => cgroup.oomKilled(groupOf(p)),
+      outOfMemory: async (p) => (cgroup ? cgroup.oomKilled(groupOf(p)) : false),
       destroy,
     };
   }

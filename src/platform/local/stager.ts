@@ -174,9 +174,9 @@ async function build(input: StageInput): Promise<StageOutput> {
     await cp(input.cacheRoot, cacheCopy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
     cacheKeys = await prepareCaches(cacheCopy, input.buildpacks.slice(0, -1));
     if (n === 0) fail('None of the buildpacks detected a compatible application');
-    if (creating) {
-      // the scripts run as vcap (CONTRACT §1): what they write to is theirs
-      for (const d of [buildDir, cacheCopy, contents, home]) await chownTree(d, VCAP_UID);
+    if (creating && input.cell) {
+      // the scripts run as vcap (CONTRACT §1): what they write to is theirs (rootless: already)
+      if (!input.cell.support.tools.rootless) for (const d of [buildDir, cacheCopy, contents, home]) await chownTree(d, VCAP_UID);
       container = await creating;
     }
   } catch (e) {
@@ -266,7 +266,7 @@ async function build(input: StageInput): Promise<StageOutput> {
     await rename(buildDir, path.join(contents, 'app'));
     await writeFile(path.join(contents, 'staging_info.yml'), stringify({ detected_buildpack: last.name ?? '', start_command: parts.process_types.web ?? '' }));
     // the droplet belongs to the user the instances run as
-    if (input.cell) await chownTree(contents, VCAP_UID);
+    if (input.cell && !input.cell.support.tools.rootless) await chownTree(contents, VCAP_UID);
     await keepCache(cacheCopy, input.cacheRoot);
     const prefix = last.config?.entrypoint_prefix;
     return { dropletDir: contents, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
