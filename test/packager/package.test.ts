@@ -140,25 +140,26 @@ describe('packageBuildpack', function () {
       expect(second.sha256).to.equal(first.sha256);
     });
 
-    it('takes file:// dependencies (libbuildpack: dependency uses file://)', async () => {
+    /** The `good` fixture with its dependency at a file:// URI of this machine. */
+    async function fileUriFixture(): Promise<{ file: string; dir: string }> {
       const src = await tmpDir();
       const file = path.join(src, 'keaty.txt');
       await fs.writeFile(file, 'keaty');
       const dir = await makeFixture('good', (m) =>
         m.replace('https://www.ietf.org/rfc/rfc2324.txt', `file://${file}`).replace('b11329c3fd6dbe9dddcb8dd90f18a4bf441858a6b5bfaccae5f91e5c7d2b3596', sha('keaty')),
       );
+      return { file, dir };
+    }
+
+    it('takes file:// dependencies (libbuildpack: dependency uses file://)', async () => {
+      const { file, dir } = await fileUriFixture();
       const r = await run(dir, { cached: true });
       const zip = await readZip(r.zipPath);
       expect(zip.get(cachedDependencyPath(`file://${file}`))!.data.toString()).to.equal('keaty');
     });
 
     it('warns that an uncached zip with a file:// dependency cannot stage on a foundation; a cached one carries the file', async () => {
-      const src = await tmpDir();
-      const file = path.join(src, 'keaty.txt');
-      await fs.writeFile(file, 'keaty');
-      const dir = await makeFixture('good', (m) =>
-        m.replace('https://www.ietf.org/rfc/rfc2324.txt', `file://${file}`).replace('b11329c3fd6dbe9dddcb8dd90f18a4bf441858a6b5bfaccae5f91e5c7d2b3596', sha('keaty')),
-      );
+      const { file, dir } = await fileUriFixture();
       const uncached = await run(dir, {});
       expect(uncached.warnings.join('\n')).to.include(`uri file://${file} is a file of this machine: a foundation staging this uncached zip cannot download it (package it --cached to carry the file)`);
       const cached = await run(dir, { cached: true });
