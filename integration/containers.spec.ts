@@ -151,6 +151,9 @@ describe('local platform containers (issue 10)', function () {
         'touch "$HOME/h" "$1/b" "$2/c" "$3/$4/d" && echo "probe wrote home build cache deps"',
         'touch /usr/probe 2>/dev/null && echo "probe wrote /usr" || echo "probe /usr read-only"',
         'ls /root >/dev/null 2>&1 && echo "probe reads /root" || echo "probe no /root"',
+        // one file system, as on a cell: rename(2) from the cache and the app into deps works (no EXDEV)
+        'echo x > "$2/c1" && echo y > "$1/b1"',
+        `perl -e 'rename($ARGV[0], $ARGV[1]) && rename($ARGV[2], $ARGV[3]) or die "rename: $!\\n"' "$2/c1" "$3/$4/c1" "$1/b1" "$3/$4/b1" && echo "probe renamed cache and app files into deps"`,
       ].join('\n'),
     );
     const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] });
@@ -161,7 +164,7 @@ describe('local platform containers (issue 10)', function () {
       .map((l) => l.slice(l.indexOf('probe ') + 6));
     expect(probe[0]).to.match(/^user=vcap uid=2000 home=\/home\/vcap pwd=\/tmp\/app path=\/usr\/local\/bin:\/usr\/bin:\/bin$/);
     expect(probe[1]).to.match(/^args=\/tmp\/app \/tmp\/cache\/[0-9a-f]{16} \/tmp\/contents[0-9a-f]+\/deps 0$/);
-    expect(probe.slice(2)).to.deep.equal(['no node', 'no python3', 'no ruby', 'wrote home build cache deps', '/usr read-only', 'no /root']);
+    expect(probe.slice(2)).to.deep.equal(['no node', 'no python3', 'no ruby', 'wrote home build cache deps', '/usr read-only', 'no /root', 'renamed cache and app files into deps']);
   });
 
   it('still runs in process mode when asked (the fallback): the droplet on this machine, the host port', async () => {

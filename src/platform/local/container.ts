@@ -56,6 +56,8 @@ export interface ContainerLayout {
   /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
   overlay?: { lower: string; upper: string; work: string; dest: string };
   binds: Bind[];
+  /** A host folder bound at /tmp (staging: the builder's folders, on one file system); default a tmpfs. */
+  tmp?: string;
   /** Directories created inside the container after the mounts (e.g. /home/vcap for staging). */
   dirs?: string[];
   /** A private network namespace with its own `lo` and `eth0` holding `address` (CIDR). */
@@ -129,7 +131,7 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     'ln -s /proc/self/fd "$R/dev/fd" && ln -s /proc/self/fd/0 "$R/dev/stdin" && ln -s /proc/self/fd/1 "$R/dev/stdout" && ln -s /proc/self/fd/2 "$R/dev/stderr"',
     'mount -t tmpfs -o mode=1777,size=64m sbp-shm "$R/dev/shm"',
     'mount -t proc proc "$R/proc"',
-    'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"',
+    layout.tmp ? `mount --bind ${shq(layout.tmp)} "$R/tmp"` : 'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"',
     'mount -t tmpfs -o mode=0755,size=1m sbp-home "$R/home"',
     `mkdir -p ${dirs.filter((d) => d.startsWith('/tmp/') || d.startsWith('/home/')).map(R).join(' ') || '"$R/tmp"'}`,
     ...filePoints,

@@ -3,7 +3,7 @@
 // (CONTRACT §1), failing with the builder's own messages and exit statuses.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { chown, cp, lchown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, lchown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
@@ -109,6 +109,11 @@ export async function stage(input: StageInput): Promise<StageOutput> {
   }
 }
 
+/** Where a staging in `workDir` leaves the droplet root. */
+export function dropletDirOf(workDir: string): string {
+  return path.join(workDir, 'droplet');
+}
+
 /** Where the builder's directories are, as the buildpack scripts see them. */
 interface StagingPaths {
   build: string;
@@ -123,18 +128,25 @@ async function build(input: StageInput): Promise<StageOutput> {
   const { log, workDir } = input;
   const out = () => log.writer(TAG, 'OUT');
   const err = () => log.writer(TAG, 'ERR');
-  const contents = path.join(workDir, 'droplet');
-  const buildDir = path.join(workDir, 'app');
+  const tmp = path.join(workDir, 'staging-tmp');
+  const contentsName = `contents${randomBytes(4).toString('hex')}`;
+  // In a container the builder's folders are all in its /tmp, one file system as on a cell (a
+  // rename from the cache into deps works there): `tmp` is that /tmp. The droplet moves to
+  // dropletDirOf(workDir) once staged.
+  const staged = dropletDirOf(workDir);
+  const contents = input.cell ? path.join(tmp, contentsName) : staged;
+  const buildDir = input.cell ? path.join(tmp, 'app') : path.join(workDir, 'app');
   const depsDir = path.join(contents, 'deps');
   const profileDir = path.join(contents, 'profile.d');
   // the cache is staged in a copy: the builder keeps it only when staging succeeds
-  const cacheCopy = path.join(workDir, 'cache');
+  const cacheCopy = input.cell ? path.join(tmp, 'cache') : path.join(workDir, 'cache');
   const n = input.buildpacks.length;
   const width = String(Math.max(n - 1, 0)).length;
   const idx = (i: number) => String(i).padStart(width, '0');
   const home = path.join(workDir, 'staging-home');
-  const tmp = path.join(workDir, 'staging-tmp');
   for (const d of [contents, profileDir, home, tmp]) await mkdir(d, { recursive: true });
+  // /tmp's own mode
+  if (input.cell) await chmod(tmp, 0o1777);
   for (let i = 0; i < n; i++) await mkdir(path.join(depsDir, idx(i)), { recursive: true });
 
   const fail = (message: string): never => {
@@ -149,7 +161,6 @@ async function build(input: StageInput): Promise<StageOutput> {
     resolved.push(bp && { ...bp, dir: await withVendoredNode(bp.dir, input.vendorRoot ?? path.join(workDir, 'vendored')) });
   }
 
-  const contentsName = `contents${randomBytes(4).toString('hex')}`;
   const inside: StagingPaths = input.cell
     ? {
         build: '/tmp/app',
@@ -162,7 +173,7 @@ async function build(input: StageInput): Promise<StageOutput> {
       }
     : { build: buildDir, cacheRoot: cacheCopy, contents, buildpack: (i) => (resolved[i] as ResolvedBuildpack).dir, home, tmp };
   // the container is made while the app and the cache are copied in (its binds are those folders)
-  const creating = input.cell && n > 0 ? stagingContainer(input.cell, input.signal, workDir, resolved, inside, { buildDir, cacheCopy, contents, home }) : undefined;
+  const creating = input.cell && n > 0 ? stagingContainer(input.cell, input.signal, workDir, resolved, inside, { tmp, home }) : undefined;
   creating?.catch(() => undefined);
   let container: Container | undefined;
   let cacheKeys: string[];
@@ -267,9 +278,10 @@ async function build(input: StageInput): Promise<StageOutput> {
     await writeFile(path.join(contents, 'staging_info.yml'), stringify({ detected_buildpack: last.name ?? '', start_command: parts.process_types.web ?? '' }));
     // the droplet belongs to the user the instances run as
     if (input.cell && !input.cell.support.tools.rootless) await chownTree(contents, VCAP_UID);
+    if (contents !== staged) await rename(contents, staged);
     await keepCache(cacheCopy, input.cacheRoot);
     const prefix = last.config?.entrypoint_prefix;
-    return { dropletDir: contents, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
+    return { dropletDir: staged, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
   } finally {
     input.signal?.removeEventListener('abort', stopped);
     await container?.destroy();
@@ -283,20 +295,18 @@ async function stagingContainer(
   workDir: string,
   resolved: Array<ResolvedBuildpack | undefined>,
   inside: StagingPaths,
-  host: { buildDir: string; cacheCopy: string; contents: string; home: string },
+  host: { tmp: string; home: string },
 ): Promise<Container> {
   const stackBin = await cell.prepare();
+  // /tmp (app, cache, contents… within it) is the `tmp` layout folder
   const binds: Bind[] = [
-    { src: host.buildDir, dest: inside.build },
-    { src: host.cacheCopy, dest: inside.cacheRoot },
-    { src: host.contents, dest: inside.contents },
     { src: host.home, dest: inside.home },
     ...resolved.flatMap((bp, i) => (bp ? [{ src: bp.dir, dest: inside.buildpack(i), readOnly: true }] : [])),
     ...(await localFileBinds(resolved)),
   ];
   await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
   const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), 'staging', '127.0.0.1');
-  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles }, binds }, signal);
+  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles }, tmp: host.tmp, binds }, signal);
 }
 
 /** Folders of the stack's own root: a file:// dependency there is not this machine's to show. */
