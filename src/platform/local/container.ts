@@ -5,7 +5,7 @@
 // the pid namespace makes killing the container's init kill everything it holds.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { BuildpackError } from '../../errors.js';
@@ -102,38 +102,81 @@ function networkLines(layout: ContainerLayout): string[] {
 
 const INIT = `exec /bin/sh -c 'exec >/dev/null 2>&1 </dev/null; while :; do sleep 3600 & wait $!; done'`;
 
+const DEV_LINKS: Record<string, string> = { fd: '/proc/self/fd', stdin: '/proc/self/fd/0', stdout: '/proc/self/fd/1', stderr: '/proc/self/fd/2' };
+
+let topLevel: { dirs: string[]; links: string[]; devLinks: string } | undefined;
+
+/**
+ * The host's top-level layout as script lines, read once: `bin`, `sbin`, `lib*` as links (merged
+ * /usr; one `ln` for those named as their targets) or folders, and /dev's fd links (one `cp -P`
+ * when the host's are the usual ones). Each command is a process on every container's start.
+ */
+function hostTopLevel(): { dirs: string[]; links: string[]; devLinks: string } {
+  if (topLevel) return topLevel;
+  const dirs: string[] = [];
+  const sameName: string[] = [];
+  const links: string[] = [];
+  for (const d of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+    let target: string | undefined;
+    try {
+      target = lstatSync(`/${d}`).isSymbolicLink() ? readlinkSync(`/${d}`) : undefined;
+      if (!target && !lstatSync(`/${d}`).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    if (target === undefined) dirs.push(d);
+    else if (path.posix.basename(target) === d) sameName.push(target);
+    else links.push(`ln -s ${shq(target)} "$R/${d}"`);
+  }
+  if (sameName.length) links.unshift(`ln -s ${sameName.map(shq).join(' ')} "$R/"`);
+  const usual = Object.entries(DEV_LINKS).every(([name, target]) => {
+    try {
+      return readlinkSync(`/dev/${name}`) === target;
+    } catch {
+      return false;
+    }
+  });
+  const devLinks = usual
+    ? `cp -P ${Object.keys(DEV_LINKS).map((n) => `/dev/${n}`).join(' ')} "$R/dev/"`
+    : Object.entries(DEV_LINKS).map(([name, target]) => `ln -s ${target} "$R/dev/${name}"`).join(' && ');
+  topLevel = { dirs, links, devLinks };
+  return topLevel;
+}
+
 /** An instance: a constructed root — the host's /usr read-only with /usr/bin the stack's tools. */
 function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): string {
   const R = (dest: string) => `"$R"${shq(dest)}`;
   const dirs = ['/usr', '/etc', '/proc', '/dev', '/tmp', '/home', ...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.filter((b) => !b.file).map((b) => b.dest), ...(layout.dirs ?? [])];
   // a file's mount point: an empty file, in folders made for it (after /tmp and /home exist)
   const filePoints = layout.binds.filter((b) => b.file).map((b) => `mkdir -p ${R(path.posix.dirname(b.dest))} && : > ${R(b.dest)}`);
+  const top = hostTopLevel();
+  // a bound /tmp (staging) holds folders made once it is mounted; else /tmp is a folder of the root
+  const later = (d: string) => Boolean(layout.tmp) && d.startsWith('/tmp/');
   const lines = [
     'set -eu',
     `R=${shq(layout.rootDir)}`,
-    'mount -t tmpfs -o mode=0755,size=64m sbp-root "$R"',
-    // /tmp and /home are tmpfs of their own below: their mount points first
-    `mkdir -p ${dirs.filter((d) => !d.startsWith('/tmp/') && !d.startsWith('/home/')).map(R).join(' ')}`,
-    // merged /usr: bin, sbin, lib* are links into it
-    'for d in bin sbin lib lib32 lib64 libx32; do if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$R/$d"; elif [ -d "/$d" ]; then mkdir "$R/$d"; fi; done',
+    'mount -t tmpfs -o mode=0755 sbp-root "$R"',
+    `mkdir -p ${[...dirs.filter((d) => !later(d)), ...top.dirs.map((d) => `/${d}`)].map(R).join(' ')}`,
+    ...(layout.tmp ? [] : ['chmod 1777 "$R/tmp"']),
+    // merged /usr: bin, sbin, lib* are links into it, made by one `ln` where they are named as their targets
+    ...top.links,
     'mount --rbind -o ro /usr "$R/usr"',
     `mount --bind -o ro ${shq(base.stackBin)} "$R/usr/bin"`,
     // no host tools in sbin or /usr/local
     'mount -t tmpfs -o mode=0755,size=1m sbp-sbin "$R/usr/sbin"',
     'mount -t tmpfs -o mode=0755,size=1m sbp-local "$R/usr/local"',
     'mkdir "$R/usr/local/bin"',
-    'for d in bin sbin lib lib32 lib64 libx32; do if [ -d "/$d" ] && [ ! -L "/$d" ]; then mount --rbind "$([ $d = bin ] || [ $d = sbin ] && echo "$R/usr/bin" || echo "/$d")" "$R/$d"; fi; done',
+    // not merged: bin and sbin are the stack's tools too, lib* the host's
+    ...top.dirs.map((d) => `mount --rbind ${d === 'bin' || d === 'sbin' ? '"$R/usr/bin"' : shq(`/${d}`)} "$R/${d}"`),
     'mount --rbind -o ro /etc "$R/etc"',
     ...Object.entries(base.etcFiles).map(([name, src]) => `[ ! -e "$R/etc/${name}" ] || mount --bind ${shq(src)} "$R/etc/${name}"`),
     'mount -t tmpfs -o mode=0755,size=1m sbp-dev "$R/dev"',
     `mkdir "$R/dev/shm" && touch ${DEVICES.map((d) => `"$R/dev/${d}"`).join(' ')}`,
     ...DEVICES.map((d) => `mount --bind /dev/${d} "$R/dev/${d}"`),
-    'ln -s /proc/self/fd "$R/dev/fd" && ln -s /proc/self/fd/0 "$R/dev/stdin" && ln -s /proc/self/fd/1 "$R/dev/stdout" && ln -s /proc/self/fd/2 "$R/dev/stderr"',
+    top.devLinks,
     'mount -t tmpfs -o mode=1777,size=64m sbp-shm "$R/dev/shm"',
     'mount -t proc proc "$R/proc"',
-    layout.tmp ? `mount --bind ${shq(layout.tmp)} "$R/tmp"` : 'mount -t tmpfs -o mode=1777 sbp-tmp "$R/tmp"',
-    'mount -t tmpfs -o mode=0755,size=1m sbp-home "$R/home"',
-    `mkdir -p ${dirs.filter((d) => d.startsWith('/tmp/') || d.startsWith('/home/')).map(R).join(' ') || '"$R/tmp"'}`,
+    ...(layout.tmp ? [`mount --bind ${shq(layout.tmp)} "$R/tmp"`, `mkdir -p ${dirs.filter(later).map(R).join(' ') || '"$R/tmp"'}`] : []),
     ...filePoints,
     ...bindLines(layout, R),
     ...networkLines(layout),
