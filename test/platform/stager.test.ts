@@ -2,7 +2,7 @@
 // staging result, app cache, and the builder's messages and exit statuses.
 
 import { expect } from 'chai';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import yazl from 'yazl';
@@ -169,6 +169,22 @@ describe('stager', () => {
         await stageOk(nodeWebApp(), [bp, FINAL_BP]);
         const second = await stageOk(nodeWebApp(), [bp, FINAL_BP]);
         expect(second.log.text()).to.include('[STG/0] OUT staging number 2\n');
+      });
+    });
+
+    context('when the app cache is replaced', () => {
+      it('removes the replaced cache, and what a push that died left of one', async () => {
+        const cacheRoot = path.join(root, 'cache', 'myapp');
+        await stageOk(nodeWebApp(), [FINAL_BP]);
+        // a platform process that died (its pid is gone) while removing a replaced cache
+        const dead = `${cacheRoot}.old-${2 ** 22 + 1}`;
+        await writeTree(dead, { 'final/stale': 'x' });
+        await stageOk(nodeWebApp(), [FINAL_BP]);
+        // this staging's own replaced cache goes after it returned, at the latest by the next one
+        await stageOk(nodeWebApp(), [FINAL_BP]);
+        const left = (await readdir(path.dirname(cacheRoot))).filter((n) => n.startsWith('myapp.old-') && n !== `myapp.old-${process.pid}`);
+        expect(left).to.deep.equal([]);
+        expect(await stat(dead).then(() => true, () => false)).to.equal(false);
       });
     });
 

@@ -276,8 +276,11 @@ async function build(input: StageInput): Promise<StageOutput> {
     for (const d of ['tmp', 'logs']) await mkdir(path.join(contents, d), { recursive: true });
     await rename(buildDir, path.join(contents, 'app'));
     await writeFile(path.join(contents, 'staging_info.yml'), stringify({ detected_buildpack: last.name ?? '', start_command: parts.process_types.web ?? '' }));
-    // the droplet belongs to the user the instances run as
-    if (input.cell && !input.cell.support.tools.rootless) await chownTree(contents, VCAP_UID);
+    // the droplet belongs to the user the instances run as: the scripts wrote theirs as vcap, and
+    // what the platform made before them was vcap's already; these it made since
+    if (input.cell && !input.cell.support.tools.rootless) {
+      for (const p of [contents, path.join(contents, 'tmp'), path.join(contents, 'logs'), path.join(contents, 'staging_info.yml')]) await chown(p, VCAP_UID, VCAP_UID);
+    }
     if (contents !== staged) await rename(contents, staged);
     await keepCache(cacheCopy, input.cacheRoot);
     const prefix = last.config?.entrypoint_prefix;
@@ -346,12 +349,44 @@ async function localFileBinds(resolved: Array<ResolvedBuildpack | undefined>): P
 }
 
 /** Replace the app cache with the staged copy (only after a successful staging). */
+/** Removals of replaced caches still running, by cache root (the next keepCache waits for its own). */
+const removing = new Map<string, Promise<void>>();
+
+/**
+ * Replace the app cache with the staged copy (only after a successful staging). The replaced one
+ * is removed after the push goes on (a cache holding a runtime is 100 MB to unlink); a process
+ * that dies first leaves `<cache>.old-<pid>`, which the next staging of the app removes.
+ */
 async function keepCache(staged: string, cacheRoot: string): Promise<void> {
   const old = `${cacheRoot}.old-${process.pid}`;
-  await rm(old, { recursive: true, force: true });
+  await removing.get(cacheRoot);
+  await sweepOldCaches(cacheRoot);
   await rename(cacheRoot, old).catch(() => undefined);
   await rename(staged, cacheRoot);
-  await rm(old, { recursive: true, force: true });
+  const gone = rm(old, { recursive: true, force: true })
+    .catch(() => undefined)
+    .finally(() => {
+      if (removing.get(cacheRoot) === gone) removing.delete(cacheRoot);
+    });
+  removing.set(cacheRoot, gone);
+}
+
+/** `<cache>.old-<pid>` of this process, and of processes that are gone. */
+async function sweepOldCaches(cacheRoot: string): Promise<void> {
+  const dir = path.dirname(cacheRoot);
+  const prefix = `${path.basename(cacheRoot)}.old-`;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = pid !== process.pid;
+    } catch {
+      alive = false;
+    }
+    if (!alive) await rm(path.join(dir, name), { recursive: true, force: true });
+  }
 }
 
 async function chownTree(dir: string, uid: number): Promise<void> {
