@@ -141,6 +141,40 @@ describe('local platform containers (issue 10)', function () {
     expect(probe.PATH).to.match(/(^|:)\/usr\/local\/bin:\/usr\/bin:\/bin$/);
   });
 
+  it('starts the first instance in a container made while the final buildpack ran: the droplet mounted, nothing of the host left in it', async () => {
+    const d = await push({});
+    const sh = async (c: string) => (await d.get(`/sh?c=${encodeURIComponent(c)}`)).body;
+    // the folders the droplet waited in are gone: no mount point of them, no folder
+    expect(await sh('ls -A /')).not.to.include('.sbp');
+    const points = (await sh('cat /proc/self/mountinfo')).split('\n').map((l) => l.split(' ')[4]);
+    expect(points).to.include('/home/vcap');
+    expect(points.filter((p) => p?.startsWith('/.sbp'))).to.deep.equal([]);
+    expect(await sh('ls /home/vcap/deps/0/bin')).to.equal('node');
+  });
+
+  it('removes the container made for the first start when staging fails after it was begun', async () => {
+    const work = path.join(root, 'work-failing-final');
+    const final = await writeTree(path.join(root, 'failing-final'), {
+      'bin/detect#x': '#!/bin/sh\nexit 0\n',
+      'bin/supply#x': '#!/bin/sh\necho "final supply ran"\n',
+      'bin/finalize#x': '#!/bin/sh\nsleep 1; echo "finalize fails"; exit 7\n',
+    });
+    const err = (await push(PERL_FILES, { buildpacks: [final], platform: platform({ workRoot: work }) }).catch((e: unknown) => e)) as DeployError;
+    expect(err).to.be.instanceOf(DeployError);
+    expect(err.logs).to.include('finalize fails');
+    // the container's init names its root (under the work root) on its command line
+    const left = async () => {
+      const found: string[] = [];
+      for (const e of await readdir('/proc')) {
+        if (!/^\d+$/.test(e)) continue;
+        const cmd = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+        if (cmd.includes(work)) found.push(`${e}: ${cmd.replace(/\0/g, ' ').slice(0, 120)}`);
+      }
+      return found;
+    };
+    expect(await until(async () => (await left()).length === 0, 5000), (await left()).join('\n')).to.equal(true);
+  });
+
   it("stages as vcap on the stack's tools: the builder's paths, HOME /home/vcap, no host runtime, nothing of the host's to write", async () => {
     const bp = await supplyBuildpack(
       path.join(root, 'staging-probe-bp'),

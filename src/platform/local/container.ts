@@ -53,8 +53,12 @@ export interface ContainerLayout {
    * (the stack's tools only), /etc read-only with `etcFiles` over it (instances and stagings).
    */
   base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> };
-  /** An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container). */
-  overlay?: { lower: string; upper: string; work: string; dest: string };
+  /**
+   * An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container).
+   * `deferred`: mounted later by `mountOverlay()` (a container made before its droplet is
+   * complete); until then its folders wait at DEFERRED, reachable by root only.
+   */
+  overlay?: { lower: string; upper: string; work: string; dest: string; deferred?: boolean };
   binds: Bind[];
   /** A host folder bound at /tmp (staging: the builder's folders, on one file system); default a tmpfs. */
   tmp?: string;
@@ -62,6 +66,22 @@ export interface ContainerLayout {
   dirs?: string[];
   /** A private network namespace with its own `lo` and `eth0` holding `address` (CIDR). */
   network?: { address: string };
+}
+
+/** Where a deferred overlay's folders wait inside the container (root only; gone once mounted). */
+const DEFERRED = '/.sbp-deferred';
+
+/** The script that mounts a deferred overlay at `dest` from inside the container, then drops its folders. */
+export function deferredOverlayScript(layout: { upper: string; work: string }, dest: string): string {
+  const d = DEFERRED;
+  const upper = `${d}/rw/${path.basename(layout.upper)}`;
+  const work = `${d}/rw/${path.basename(layout.work)}`;
+  return [
+    'set -eu',
+    `mount -t overlay sbp-droplet -o ${shq(`lowerdir=${d}/lower,upperdir=${upper},workdir=${work}`)} ${shq(dest)}`,
+    `umount ${d}/lower ${d}/rw`,
+    `rmdir ${d}/lower ${d}/rw ${d}`,
+  ].join('\n');
 }
 
 /** Shell single-quoting. */
@@ -84,7 +104,14 @@ export function setupScript(layout: ContainerLayout): string {
 /** Mounts shared by both kinds, under `$T` (the new /tmp) and `$R` (the new root). */
 function bindLines(layout: ContainerLayout, at: (dest: string) => string): string[] {
   const lines: string[] = [];
-  if (layout.overlay) {
+  if (layout.overlay?.deferred) {
+    const o = layout.overlay;
+    // upper and work must be under one mount for overlayfs: their common folder is bound
+    const rw = path.dirname(o.upper);
+    if (path.dirname(o.work) !== rw) throw new BuildpackError('CONTAINER_FAILED', `a deferred overlay needs upper and work in one folder (${o.upper}, ${o.work})`);
+    lines.push(`mkdir -m 0700 ${at(DEFERRED)}`, `mkdir ${at(`${DEFERRED}/lower`)} ${at(`${DEFERRED}/rw`)}`);
+    lines.push(`mount --bind -o ro ${shq(o.lower)} ${at(`${DEFERRED}/lower`)}`, `mount --bind ${shq(rw)} ${at(`${DEFERRED}/rw`)}`);
+  } else if (layout.overlay) {
     const o = layout.overlay;
     lines.push(`mount -t overlay sbp-droplet -o ${shq(`lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`)} ${at(o.dest)}`);
   }
@@ -384,6 +411,27 @@ export class Container {
         });
       },
     };
+  }
+
+  /**
+   * Mount the layout's deferred overlay (CONTRACT §2: the droplet at /home/vcap): runs as root in
+   * the container's mount namespace, before any process of the app is started.
+   */
+  async mountOverlay(layout: { upper: string; work: string }, dest: string): Promise<void> {
+    const userns = this.tools.rootless ? ['-U', '--preserve-credentials'] : [];
+    const child = spawn(this.tools.setpriv, ['--pdeathsig', 'KILL', '--', this.tools.nsenter, '-t', String(this.initPid), ...userns, '-m', '--', '/bin/sh', '-c', deferredOverlayScript(layout, dest)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      if (err.length < 4096) err += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('error', () => resolve(127));
+      child.once('exit', (c) => resolve(c));
+    });
+    if (code !== 0) throw new BuildpackError('CONTAINER_FAILED', `the droplet could not be mounted at ${dest} (exit status ${code}): ${err.trim() || 'no message'}`);
   }
 
   /** True while the container's init lives. */

@@ -24,7 +24,7 @@ import { freePort } from './ports.js';
 import { InstanceRunner } from './runner.js';
 import { ContainerSandboxes, ProcessSandboxes, writeLifecycle, type SandboxFactory } from './sandbox.js';
 import { applyUserSidecars, processMemoryMap, syncDropletSidecars } from './sidecar-rules.js';
-import { BuilderFailure, stage, StagingStopped } from './stager.js';
+import { BuilderFailure, dropletDirOf, stage, StagingStopped } from './stager.js';
 
 export interface LocalPlatformOptions {
   /** The host environment: PATH (to find bash, node...), proxies, USER. Never read globally. */
@@ -140,7 +140,20 @@ export class LocalPlatform implements Platform {
     const workDir = await mkdtemp(path.join(this.workRoot, 'deploys', `${safeName(name)}-`));
     // removed by the janitor if this process dies without deleting the app
     this.cell?.removeOnExit(workDir);
+    // web instance 0's container is made while the final buildpack runs; its droplet is mounted once staged
+    const lifecycleDir = path.join(workDir, 'lifecycle');
+    const webZero = this.cell
+      ? new ContainerSandboxes(this.cell, {
+          dropletDir: dropletDirOf(workDir),
+          lifecycleDir,
+          instancesDir: path.join(workDir, 'instances', 'web-0'),
+          hostPort: await freePort(),
+          hostname: identity.guid.slice(0, 18),
+          nodePath: process.execPath,
+        })
+      : undefined;
     const fail = async (phase: 'staging' | 'sidecars' | 'starting', message: string, extra?: { exitStatus?: number; cause?: unknown }) => {
+      await webZero?.close();
       await rm(workDir, { recursive: true, force: true });
       return new DeployError(phase, message, log.text(), extra);
     };
@@ -164,11 +177,17 @@ export class LocalPlatform implements Platform {
         cell: this.cell,
         signal: options.signal,
         vendorRoot: path.join(this.workRoot, 'vendored'),
+        // the supply buildpacks are done: the instance's container is made beside the final one
+        onFinalBuildpack: (droplet) => {
+          if (!webZero) return;
+          void mkdir(lifecycleDir, { recursive: true }).then(() => webZero.prewarm(1, droplet), () => undefined);
+        },
       });
     } catch (e) {
       if (e instanceof BuilderFailure) throw await fail('staging', e.message, { exitStatus: e.exitStatus, cause: e });
       if (e instanceof StagingStopped) throw await fail('staging', e.message, { cause: e });
       if (isBuildpackError(e)) throw await fail('staging', e.message, { cause: e });
+      await webZero?.close();
       throw e;
     } finally {
       await cache.release();
@@ -197,7 +216,6 @@ export class LocalPlatform implements Platform {
     }
     if (!plans.some((p) => p.spec.type === 'web')) throw await fail('starting', 'Start unsuccessful: web has 0 instances (the local platform needs web running to give the app a route)');
 
-    const lifecycleDir = path.join(workDir, 'lifecycle');
     await writeLifecycle(lifecycleDir, staged.entrypointPrefix);
     const scale = this.timeScale;
     const runners: InstanceRunner[] = [];
@@ -205,9 +223,12 @@ export class LocalPlatform implements Platform {
     for (const plan of plans) {
       for (let index = 0; index < plan.instances; index++) {
         // each instance its own container, host port and route (CF_INSTANCE_PORT differs per instance)
-        const hostPort = await freePort();
+        const zero = plan.spec.type === 'web' && index === 0 ? webZero : undefined;
+        const hostPort = zero ? zero.hostPort : await freePort();
         if (plan.spec.type === 'web') webPorts.push(hostPort);
-        const sandboxes: SandboxFactory = this.cell
+        const sandboxes: SandboxFactory = zero
+          ? zero
+          : this.cell
           ? new ContainerSandboxes(this.cell, {
               dropletDir: staged.dropletDir,
               lifecycleDir,

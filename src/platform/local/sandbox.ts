@@ -102,56 +102,77 @@ export const INSTANCE_NOFILE = 16384;
 /** The port every web process listens on inside its container. */
 export const CONTAINER_PORT = 8080;
 
+/** A container made for one start: everything but the cgroups, the route and (deferred) the droplet. */
+interface BaseContainer {
+  n: number;
+  name: string;
+  ip: string;
+  container: Container;
+  forwarder: Promise<Forwarder | undefined>;
+  /** The droplet is still to be mounted (a container made while staging ran). */
+  deferred: boolean;
+  overlay: { upper: string; work: string };
+  destroy(): Promise<void>;
+}
+
 /** Container mode: a fresh container per start. */
 export class ContainerSandboxes implements SandboxFactory {
   readonly isolation = 'container' as const;
   private readonly route = new HostRoute();
   private listening: Promise<void> | undefined;
+  private warm: Promise<BaseContainer> | undefined;
+  private closed = false;
 
   constructor(
     private readonly cell: Cell,
     private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string },
   ) {}
 
-  /** `route: false` (tasks): no forwarder, and the app's route is left alone. */
-  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options: { route?: boolean } = {}): Promise<Sandbox> {
-    const routed = options.route ?? true;
-    if (routed) {
-      this.listening ??= this.route.listen(this.o.hostPort);
-      await this.listening;
-    }
+  /** The host port routed to this instance (CF_INSTANCE_PORT). */
+  get hostPort(): number {
+    return this.o.hostPort;
+  }
+
+  /**
+   * Make start `n`'s container now, before its droplet (the folder `droplet`, which becomes the
+   * droplet dir by a rename) is complete: root, network and forwarder
+   * are ready when `create(n)` takes it and mounts the droplet. It is as fresh as any (nothing
+   * runs in it before); `close()` removes it when no start took it.
+   */
+  prewarm(n: number, droplet: string): void {
+    if (this.warm || this.closed) return;
+    this.warm = this.base(n, true, droplet);
+    this.warm.catch(() => undefined);
+  }
+
+  /** The container of start `n`: root, network, forwarder (`routed`), the droplet now or deferred (from `deferredFrom`). */
+  private async base(n: number, routed: boolean, deferredFrom?: string): Promise<BaseContainer> {
+    const deferred = deferredFrom !== undefined;
     const stackBin = await this.cell.prepare();
     const name = this.cell.nextName();
     const dir = path.join(this.o.instancesDir, String(n));
     await rm(dir, { recursive: true, force: true });
-    for (const d of ['root', 'upper', 'work']) await mkdir(path.join(dir, d), { recursive: true });
+    // upper and work in one folder: a deferred overlay binds it whole (overlayfs wants them under one mount)
+    const overlay = { upper: path.join(dir, 'rw', 'upper'), work: path.join(dir, 'rw', 'work') };
+    for (const d of [path.join(dir, 'root'), overlay.upper, overlay.work]) await mkdir(d, { recursive: true });
     // rootless: this user's files are vcap's inside already
-    if (!this.cell.support.tools.rootless) await chown(path.join(dir, 'upper'), VCAP_UID, VCAP_UID);
+    if (!this.cell.support.tools.rootless) await chown(overlay.upper, VCAP_UID, VCAP_UID);
     const { ip, address } = this.cell.address(n);
     const etcFiles = await writeEtcFiles(path.join(dir, 'etc'), this.o.hostname, ip);
-    // not root (a user namespace): no cgroups, so no memory or pids limits (the rootless notice says so)
-    const roots = this.cell.support.cgroups;
-    const cgroup = roots ? new ContainerCgroup(roots, name) : undefined;
-    const groupOf = (p: string) => `p-${processes.findIndex((q) => q.name === p)}`;
     let container: Container | undefined;
     let forwarder: Promise<Forwarder | undefined> = Promise.resolve(undefined);
     const destroy = async () => {
       const f = await forwarder.catch(() => undefined);
-      if (routed) this.route.routeTo(undefined);
       await f?.stop();
       await container?.destroy();
-      await cgroup?.remove();
       await rm(dir, { recursive: true, force: true });
     };
     try {
-      await cgroup?.create(memoryMb, INSTANCE_PIDS);
-      // each process's own memory group, its limit as the platform computes it
-      for (const p of processes) await cgroup?.createProcessGroup(groupOf(p.name), p.memoryMb);
       container = await Container.create(this.cell.support.tools, {
         rootDir: path.join(dir, 'root'),
         hostname: this.o.hostname,
         base: { kind: 'stack', stackBin, etcFiles },
-        overlay: { lower: this.o.dropletDir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), dest: '/home/vcap' },
+        overlay: { lower: deferredFrom ?? this.o.dropletDir, ...overlay, dest: '/home/vcap', deferred },
         binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],
         network: { address },
       });
@@ -162,15 +183,48 @@ export class ContainerSandboxes implements SandboxFactory {
     if (routed) {
       // the forwarder starts beside the processes: only the health check and the route wait for it
       const sockets = { route: path.join(this.cell.socketDir, `${name}.r`), health: path.join(this.cell.socketDir, `${name}.h`) };
-      forwarder = Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT).then((f) => {
-        this.route.routeTo(f.routeSocket);
-        return f;
-      });
+      forwarder = Forwarder.start(this.cell.support.tools, this.o.nodePath, container.initPid, sockets, ip, CONTAINER_PORT);
       forwarder.catch(() => undefined);
     }
-    const c = container;
+    return { n, name, ip, container, forwarder, deferred, overlay, destroy };
+  }
+
+  /** `route: false` (tasks): no forwarder, and the app's route is left alone. */
+  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options: { route?: boolean } = {}): Promise<Sandbox> {
+    const routed = options.route ?? true;
+    if (routed) {
+      this.listening ??= this.route.listen(this.o.hostPort);
+      await this.listening;
+    }
+    const b = (routed ? await this.takeWarm(n) : undefined) ?? (await this.base(n, routed));
+    // not root (a user namespace): no cgroups, so no memory or pids limits (the rootless notice says so)
+    const roots = this.cell.support.cgroups;
+    const cgroup = roots ? new ContainerCgroup(roots, b.name) : undefined;
+    const groupOf = (p: string) => `p-${processes.findIndex((q) => q.name === p)}`;
+    const destroy = async () => {
+      if (routed) this.route.routeTo(undefined);
+      await b.destroy();
+      await cgroup?.remove();
+    };
+    try {
+      if (b.deferred) await b.container.mountOverlay(b.overlay, '/home/vcap');
+      await cgroup?.create(memoryMb, INSTANCE_PIDS);
+      // each process's own memory group, its limit as the platform computes it
+      for (const p of processes) await cgroup?.createProcessGroup(groupOf(p.name), p.memoryMb);
+    } catch (e) {
+      await destroy();
+      throw e;
+    }
+    if (routed) {
+      void b.forwarder.then(
+        (f) => f && this.route.routeTo(f.routeSocket),
+        () => undefined,
+      );
+    }
+    const c = b.container;
+    const forwarder = b.forwarder;
     return {
-      ip,
+      ip: b.ip,
       port: CONTAINER_PORT,
       hostPort: this.o.hostPort,
       spawn: (p) => {
@@ -194,7 +248,20 @@ export class ContainerSandboxes implements SandboxFactory {
     };
   }
 
+  /** The prewarmed container when it was made for start `n` and is alive; else none (and it goes). */
+  private async takeWarm(n: number): Promise<BaseContainer | undefined> {
+    const warm = this.warm;
+    this.warm = undefined;
+    const b = await warm?.catch(() => undefined);
+    if (!b) return undefined;
+    if (b.n === n && b.container.alive()) return b;
+    await b.destroy();
+    return undefined;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    await this.takeWarm(-1);
     if (this.listening) await this.route.close();
   }
 }

@@ -66,6 +66,8 @@ export interface StageInput {
   signal?: AbortSignal;
   /** Where copies of buildpacks with a vendored node are kept (default: under workDir). */
   vendorRoot?: string;
+  /** Called as the final buildpack's scripts start (the supply buildpacks are done), with the droplet's folder on this machine (it keeps its inode when moved to dropletDirOf). */
+  onFinalBuildpack?: (droplet: string) => void;
 }
 
 /** Staging was stopped through StageInput.signal. */
@@ -235,6 +237,7 @@ async function build(input: StageInput): Promise<StageOutput> {
       if (!r.ok) fail(`${SUPPLY_FAIL}: ${r.error}`);
     }
     const final = resolved[n - 1] ?? fail(`${SUPPLY_FAIL}: ${malformedMessage(input.buildpacks[n - 1])}`);
+    input.onFinalBuildpack?.(contents);
     const finalCache = cacheIn('final');
     if (await exists(path.join(final.dir, 'bin', 'finalize'))) {
       if (await exists(path.join(final.dir, 'bin', 'supply'))) {
