@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Cell } from '../../src/platform/local/cell.js';
 import { ContainerCgroup } from '../../src/platform/local/cgroups.js';
 
 const MiB = 1024 * 1024;
@@ -64,5 +65,16 @@ describe('ContainerCgroup (the files it writes)', () => {
     await v1.create(64, 100);
     await fs.writeFile(path.join(mem, '42-4', 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
     expect(await v1.oomKilled()).to.equal(true);
+  });
+});
+
+describe('Cell container names', () => {
+  it('are unique in the process across platforms (two cells must never share a cgroup)', () => {
+    const support = { tools: { sh: '/bin/sh', unshare: 'unshare', nsenter: 'nsenter', setpriv: 'setpriv', ip: 'ip' } };
+    const a = new Cell(support, path.join(os.tmpdir(), 'cell-a'), os.tmpdir());
+    const b = new Cell(support, path.join(os.tmpdir(), 'cell-b'), os.tmpdir());
+    const names = [a.nextName(), b.nextName(), a.nextName(), b.nextName()];
+    expect(new Set(names).size).to.equal(4);
+    for (const n of names) expect(n).to.match(new RegExp(`^${process.pid}-\\d+$`));
   });
 });

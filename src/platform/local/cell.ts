@@ -173,11 +173,17 @@ export function processJanitor(cgroups: CgroupRoots | undefined): Janitor {
   return janitor;
 }
 
+/**
+ * Containers made by this process so far: their names (cgroups, sockets) are `<pid>-<count>`.
+ * One count for the process, not per Cell: two platforms in one process must not share a name
+ * (the second would write its limits into the first's live cgroup).
+ */
+let containerCount = 0;
+
 /** Per platform process: the stack dir, cgroup sweep, socket dir, janitor. */
 export class Cell {
   private stackBin: Promise<string> | undefined;
   readonly socketDir: string;
-  private counter = 0;
 
   constructor(
     readonly support: CellSupport,
@@ -206,7 +212,7 @@ export class Cell {
 
   /** A name unique among this process's containers: `<pid>-<n>` (the janitor's pattern). */
   nextName(): string {
-    return `${process.pid}-${++this.counter}`;
+    return `${process.pid}-${++containerCount}`;
   }
 
   /** A distinct /30 for the nth container (each in its own namespace; distinct only for clarity). */
