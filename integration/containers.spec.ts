@@ -10,7 +10,7 @@ import path from 'node:path';
 import { LocalPlatform, type LocalPlatformOptions } from '../src/platform/local/index.js';
 import { portAnswers } from '../src/platform/local/ports.js';
 import { DeployError, type Deployment } from '../src/platform/types.js';
-import { FINAL_BP, REPO, supplyBuildpack, tempDir, writeTree } from '../test/platform/helpers.js';
+import { FINAL_BP, REPO, eventually, supplyBuildpack, tempDir, writeTree } from '../test/platform/helpers.js';
 
 /**
  * A web app in perl (the stack ships perl, not node): `/read` says whether $HOME/marker exists,
@@ -206,7 +206,7 @@ describe('local platform containers (issue 10)', function () {
     expect(p.isolation).to.equal('process');
     const d = await push(PERL_FILES, { platform: p });
     expect((await d.get('/write')).body).to.equal('written');
-    expect(d.logs()).to.match(/\[APP\/PROC\/WEB\/0\] OUT perl app listening on 0\.0\.0\.0:\d+/);
+    await eventually(async () => expect(d.logs()).to.match(/\[APP\/PROC\/WEB\/0\] OUT perl app listening on 0\.0\.0\.0:\d+/));
     expect(d.logs()).not.to.include('listening on 0.0.0.0:8080');
   });
 

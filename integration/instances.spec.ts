@@ -108,8 +108,11 @@ describe('how an instance lives on the local platform (issue 11)', function () {
     const a = await app('two', 'applications:\n- name: two\n  memory: 128M\n  instances: 2\n');
     deployment = await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [FINAL_BP] });
     const d = deployment;
-    expect(lines(d, /^\[APP\/PROC\/WEB\/0\] OUT web listening/)).to.have.length(1);
-    expect(lines(d, /^\[APP\/PROC\/WEB\/1\] OUT web listening/)).to.have.length(1);
+    // healthy is a TCP connect: the line the app printed before it may still be in the log pipe
+    await eventually(async () => {
+      expect(lines(d, /^\[APP\/PROC\/WEB\/0\] OUT web listening/)).to.have.length(1);
+      expect(lines(d, /^\[APP\/PROC\/WEB\/1\] OUT web listening/)).to.have.length(1);
+    });
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add((await d.get('/env/INSTANCE_INDEX')).body);
     expect([...seen].sort()).to.deep.equal(['0', '1']);
