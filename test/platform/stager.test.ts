@@ -200,6 +200,19 @@ describe('stager', () => {
       });
     });
 
+    context('when a failed staging wrote into a large cached file in place', () => {
+      it('drops the app cache, saying so: its large files are links, and the kept one changed with it', async () => {
+        // 1 MiB and more is linked, not copied (cache-copy.ts); `>>` writes into the file
+        const bp = await supplyBuildpack(path.join(root, 'big-cache'), '[ -f "$2/big" ] || head -c 1048576 /dev/zero > "$2/big"; [ -z "$FAIL" ] || { echo more >> "$2/big"; exit 1; }; echo "big is $(wc -c < "$2/big")"');
+        await stageOk(nodeWebApp(), [bp, FINAL_BP]);
+        const { promise, log } = await stageApp(nodeWebApp(), [bp, FINAL_BP], { env: { FAIL: '1' } });
+        await promise.then(() => expect.fail('staging succeeded'), (e) => expect(e).to.be.instanceOf(BuilderFailure));
+        expect(log.text()).to.match(/\[STG\/0\] ERR local platform: the failed staging wrote into [0-9a-f]{16}\/big of the app cache in place, so the cache is dropped \(Cloud Foundry would keep the one from before\)\n/);
+        const third = await stageOk(nodeWebApp(), [bp, FINAL_BP]);
+        expect(third.log.text()).to.include('[STG/0] OUT big is 1048576\n');
+      });
+    });
+
     context('when the final buildpack is an old-style compile/release buildpack', () => {
       it('warns that it cannot use the supplied dependencies', async () => {
         const old = await writeTree(path.join(root, 'old'), {

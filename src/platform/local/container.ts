@@ -5,7 +5,8 @@
 // the pid namespace makes killing the container's init kill everything it holds.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { BuildpackError } from '../../errors.js';
@@ -97,27 +98,8 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
  * container's init (pid 1 reaps orphans; the container lives as long as it does). Few commands:
  * each mount is a process, and container start-up is on every push's and restart's path.
  */
-export function setupScript(layout: ContainerLayout): string {
+export function setupScript(layout: ContainerLayout): SetupPlan {
   return stackScript(layout, layout.base);
-}
-
-/** Mounts shared by both kinds, under `$T` (the new /tmp) and `$R` (the new root). */
-function bindLines(layout: ContainerLayout, at: (dest: string) => string): string[] {
-  const lines: string[] = [];
-  if (layout.overlay?.deferred) {
-    const o = layout.overlay;
-    // upper and work must be under one mount for overlayfs: their common folder is bound
-    const rw = path.dirname(o.upper);
-    if (path.dirname(o.work) !== rw) throw new BuildpackError('CONTAINER_FAILED', `a deferred overlay needs upper and work in one folder (${o.upper}, ${o.work})`);
-    lines.push(`mkdir -m 0700 ${at(DEFERRED)}`, `mkdir ${at(`${DEFERRED}/lower`)} ${at(`${DEFERRED}/rw`)}`);
-    lines.push(`mount --bind -o ro ${shq(o.lower)} ${at(`${DEFERRED}/lower`)}`, `mount --bind ${shq(rw)} ${at(`${DEFERRED}/rw`)}`);
-  } else if (layout.overlay) {
-    const o = layout.overlay;
-    lines.push(`mount -t overlay sbp-droplet -o ${shq(`lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`)} ${at(o.dest)}`);
-  }
-  // `-o ro` with a bind: mount(8) remounts it read-only itself (one process, not two)
-  for (const b of layout.binds) lines.push(`mount --rbind${b.readOnly ? ' -o ro' : ''} ${shq(b.src)} ${at(b.dest)}`);
-  return lines;
 }
 
 function networkLines(layout: ContainerLayout): string[] {
@@ -170,46 +152,130 @@ function hostTopLevel(): { dirs: string[]; links: string[]; devLinks: string } {
   return topLevel;
 }
 
+/**
+ * A field of an fstab(5) line as libmount reads it back: space, tab, newline and backslash in
+ * octal escapes, so any path is one field.
+ */
+export function fstabField(s: string): string {
+  return s.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/** One step of building a container's root: a mount (batched with its neighbours) or a shell line. */
+type Step = { mount: [source: string, target: string, type: string, options: string] } | { sh: string };
+
+const mnt = (source: string, target: string, type: string, options: string): Step => ({ mount: [source, target, type, options] });
+
+/**
+ * The steps as script lines: each run of consecutive mounts is one `mount --all --fstab <file>`
+ * (one process, in order; X-mount.mkdir makes the mount points), so a container's whole root is
+ * a handful of processes, not forty. `tables` receives each file's path and text: the caller
+ * writes them before the script runs.
+ */
+function stepLines(steps: Step[], tablePath: (n: number) => string, tables: Array<{ path: string; text: string }>): string[] {
+  const lines: string[] = [];
+  let batch: string[] = [];
+  const flush = () => {
+    if (!batch.length) return;
+    const file = tablePath(tables.length + 1);
+    tables.push({ path: file, text: `${batch.join('\n')}\n` });
+    lines.push(`mount --all --fstab ${shq(file)}`);
+    batch = [];
+  };
+  for (const step of steps) {
+    if ('sh' in step) {
+      flush();
+      lines.push(step.sh);
+    } else batch.push(`${step.mount.map(fstabField).join(' ')} 0 0`);
+  }
+  flush();
+  return lines;
+}
+
+/** An overlay's options where no path holds what the options field cannot (`,` `:` quotes, white space, `\\`). */
+const plainOverlayPath = (p: string) => /^[^,:"'\\\s]+$/.test(p);
+
+/** What the container's first process runs, and the mount tables it reads (written by `create`). */
+export interface SetupPlan {
+  script: string;
+  tables: Array<{ path: string; text: string }>;
+}
+
+let hostEtc: Record<string, boolean> | undefined;
+
 /** An instance: a constructed root — the host's /usr read-only with /usr/bin the stack's tools. */
-function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): string {
+function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): SetupPlan {
+  const r = layout.rootDir;
+  const at = (dest: string) => path.posix.join(r, dest);
   const R = (dest: string) => `"$R"${shq(dest)}`;
-  const dirs = ['/usr', '/etc', '/proc', '/dev', '/tmp', '/home', ...(layout.overlay ? [layout.overlay.dest] : []), ...layout.binds.filter((b) => !b.file).map((b) => b.dest), ...(layout.dirs ?? [])];
-  // a file's mount point: an empty file, in folders made for it (after /tmp and /home exist)
-  const filePoints = layout.binds.filter((b) => b.file).map((b) => `mkdir -p ${R(path.posix.dirname(b.dest))} && : > ${R(b.dest)}`);
   const top = hostTopLevel();
-  // a bound /tmp (staging) holds folders made once it is mounted; else /tmp is a folder of the root
-  const later = (d: string) => Boolean(layout.tmp) && d.startsWith('/tmp/');
+  hostEtc ??= Object.fromEntries(Object.keys(base.etcFiles).map((n) => [n, existsSync(`/etc/${n}`)]));
+  const tables: SetupPlan['tables'] = [];
+  const tablePath = (n: number) => path.join(path.dirname(r), `.${path.basename(r)}.mounts-${n}`);
+  const mkdirAt = 'X-mount.mkdir';
+  // 1. the root's file systems; their mount points are made as they are mounted
+  const first: Step[] = [
+    mnt('sbp-root', r, 'tmpfs', 'mode=0755'),
+    mnt('/usr', at('/usr'), 'none', `rbind,ro,${mkdirAt}`),
+    mnt(base.stackBin, at('/usr/bin'), 'none', 'bind,ro'),
+    // no host tools in sbin or /usr/local
+    mnt('sbp-sbin', at('/usr/sbin'), 'tmpfs', 'mode=0755,size=1m'),
+    mnt('sbp-local', at('/usr/local'), 'tmpfs', 'mode=0755,size=1m'),
+    // not merged: bin and sbin are the stack's tools too, lib* the host's
+    ...top.dirs.map((d) => mnt(d === 'bin' || d === 'sbin' ? at('/usr/bin') : `/${d}`, at(`/${d}`), 'none', `rbind,${mkdirAt}`)),
+    mnt('/etc', at('/etc'), 'none', `rbind,ro,${mkdirAt}`),
+    mnt('sbp-dev', at('/dev'), 'tmpfs', `mode=0755,size=1m,${mkdirAt}`),
+    mnt('sbp-shm', at('/dev/shm'), 'tmpfs', `mode=1777,size=64m,${mkdirAt}`),
+    mnt('proc', at('/proc'), 'proc', mkdirAt),
+    // a bound /tmp (staging) holds the builder's folders: made in it once it is mounted
+    ...(layout.tmp ? [mnt(layout.tmp, at('/tmp'), 'none', `bind,${mkdirAt}`)] : []),
+  ];
+  // 2. folders, links and the empty files that devices and files are bound onto
+  const filePoints = layout.binds.filter((b) => b.file).map((b) => b.dest);
+  const o = layout.overlay;
+  const dirs = [
+    ...(layout.tmp ? [] : ['/tmp']),
+    '/home',
+    '/usr/local/bin',
+    '/.sbp-old-root',
+    // a deferred droplet is mounted later, from inside: its mount point must be there
+    ...(o ? [o.dest] : []),
+    ...(layout.dirs ?? []),
+    ...filePoints.map((f) => path.posix.dirname(f)),
+  ];
+  const between: Step[] = [
+    { sh: `mkdir -p ${[...new Set(dirs)].map(R).join(' ')}` },
+    ...(layout.tmp ? [] : [{ sh: 'chmod 1777 "$R/tmp"' }]),
+    // merged /usr: bin, sbin, lib* are links into it, made by one `ln` where they are named as their targets
+    ...top.links.map((sh) => ({ sh })),
+    { sh: `touch ${[...DEVICES.map((d) => `/dev/${d}`), ...filePoints].map(R).join(' ')}` },
+    { sh: top.devLinks },
+    ...(o?.deferred ? [{ sh: `mkdir -m 0700 ${R(DEFERRED)}` }] : []),
+  ];
+  // 3. files over /etc, devices, the droplet and the layout's binds
+  const second: Step[] = [
+    ...Object.entries(base.etcFiles)
+      .filter(([name]) => hostEtc?.[name])
+      .map(([name, src]) => mnt(src, at(`/etc/${name}`), 'none', 'bind')),
+    ...DEVICES.map((d) => mnt(`/dev/${d}`, at(`/dev/${d}`), 'none', 'bind')),
+  ];
+  if (o?.deferred) {
+    // upper and work must be under one mount for overlayfs: their common folder is bound
+    const rw = path.dirname(o.upper);
+    if (path.dirname(o.work) !== rw) throw new BuildpackError('CONTAINER_FAILED', `a deferred overlay needs upper and work in one folder (${o.upper}, ${o.work})`);
+    second.push(mnt(o.lower, at(`${DEFERRED}/lower`), 'none', `bind,ro,${mkdirAt}`), mnt(rw, at(`${DEFERRED}/rw`), 'none', `bind,${mkdirAt}`));
+  } else if (o) {
+    const options = `lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`;
+    if ([o.lower, o.upper, o.work].every(plainOverlayPath)) second.push(mnt('sbp-droplet', at(o.dest), 'overlay', `${options},${mkdirAt}`));
+    else second.push({ sh: `mkdir -p ${R(o.dest)} && mount -t overlay sbp-droplet -o ${shq(options)} ${R(o.dest)}` });
+  }
+  for (const b of layout.binds) second.push(mnt(b.src, at(b.dest), 'none', `rbind${b.readOnly ? ',ro' : ''}${b.file ? '' : `,${mkdirAt}`}`));
   const lines = [
     'set -eu',
-    `R=${shq(layout.rootDir)}`,
-    'mount -t tmpfs -o mode=0755 sbp-root "$R"',
-    `mkdir -p ${[...dirs.filter((d) => !later(d)), ...top.dirs.map((d) => `/${d}`)].map(R).join(' ')}`,
-    ...(layout.tmp ? [] : ['chmod 1777 "$R/tmp"']),
-    // merged /usr: bin, sbin, lib* are links into it, made by one `ln` where they are named as their targets
-    ...top.links,
-    'mount --rbind -o ro /usr "$R/usr"',
-    `mount --bind -o ro ${shq(base.stackBin)} "$R/usr/bin"`,
-    // no host tools in sbin or /usr/local
-    'mount -t tmpfs -o mode=0755,size=1m sbp-sbin "$R/usr/sbin"',
-    'mount -t tmpfs -o mode=0755,size=1m sbp-local "$R/usr/local"',
-    'mkdir "$R/usr/local/bin"',
-    // not merged: bin and sbin are the stack's tools too, lib* the host's
-    ...top.dirs.map((d) => `mount --rbind ${d === 'bin' || d === 'sbin' ? '"$R/usr/bin"' : shq(`/${d}`)} "$R/${d}"`),
-    'mount --rbind -o ro /etc "$R/etc"',
-    ...Object.entries(base.etcFiles).map(([name, src]) => `[ ! -e "$R/etc/${name}" ] || mount --bind ${shq(src)} "$R/etc/${name}"`),
-    'mount -t tmpfs -o mode=0755,size=1m sbp-dev "$R/dev"',
-    `mkdir "$R/dev/shm" && touch ${DEVICES.map((d) => `"$R/dev/${d}"`).join(' ')}`,
-    ...DEVICES.map((d) => `mount --bind /dev/${d} "$R/dev/${d}"`),
-    top.devLinks,
-    'mount -t tmpfs -o mode=1777,size=64m sbp-shm "$R/dev/shm"',
-    'mount -t proc proc "$R/proc"',
-    ...(layout.tmp ? [`mount --bind ${shq(layout.tmp)} "$R/tmp"`, `mkdir -p ${dirs.filter(later).map(R).join(' ') || '"$R/tmp"'}`] : []),
-    ...filePoints,
-    ...bindLines(layout, R),
+    `R=${shq(r)}`,
+    ...stepLines([...first, ...between, ...second], tablePath, tables),
     ...networkLines(layout),
     `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,
     'cd "$R"',
-    'mkdir .sbp-old-root',
     'pivot_root . .sbp-old-root',
     'cd /',
     'PATH=/usr/bin:/bin',
@@ -218,7 +284,7 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     'echo ready',
     INIT,
   ];
-  return lines.join('\n');
+  return { script: lines.join('\n'), tables };
 }
 
 /** `unshare` flags: a net namespace only when the layout has a network. */
@@ -306,7 +372,10 @@ export class Container {
 
   /** Create the container; resolves once its root and network are up. */
   static async create(tools: ContainerTools, layout: ContainerLayout, signal?: AbortSignal): Promise<Container> {
-    const init = spawn(tools.setpriv, unshareArgs(tools, layout, setupScript(layout)), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const plan = setupScript(layout);
+    await Promise.all(plan.tables.map((t) => writeFile(t.path, t.text, { mode: 0o600 })));
+    const dropTables = () => void Promise.all(plan.tables.map((t) => rm(t.path, { force: true }))).catch(() => undefined);
+    const init = spawn(tools.setpriv, unshareArgs(tools, layout, plan.script), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     let stderr = '';
     init.stderr?.on('data', (c: Buffer) => {
       if (stderr.length < 8192) stderr += c.toString();
@@ -332,6 +401,7 @@ export class Container {
       });
     } finally {
       signal?.removeEventListener('abort', abort);
+      dropTables();
     }
     // setpriv exec'd unshare (same pid); unshare's only child is the container's init
     let initPid: number | undefined;

@@ -3,7 +3,7 @@
 // (CONTRACT §1), failing with the builder's own messages and exit statuses.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, cp, lchown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
@@ -18,6 +18,7 @@ import type { Cell } from './cell.js';
 import { VCAP_UID, writeEtcFiles } from './cell.js';
 import { Container, type Bind } from './container.js';
 import { withVendoredNode } from './vendored-node.js';
+import { linkTree, writtenInPlace, type LinkedFile } from './cache-copy.js';
 import { exists, isExecutable, runInContainer, runScript, type ScriptOutcome } from './script.js';
 
 export const SUPPLY_FAIL = 'Failed to run all supply scripts';
@@ -154,7 +155,7 @@ async function build(input: StageInput): Promise<StageOutput> {
   const fail = (message: string): never => {
     throw new BuilderFailure(message);
   };
-  for (const d of [buildDir, cacheCopy]) await mkdir(d, { recursive: true });
+  await mkdir(buildDir, { recursive: true });
   // Resolve every buildpack first, then check the supply ones, as the builder validates before running.
   const resolved: Array<ResolvedBuildpack | undefined> = [];
   for (let i = 0; i < n; i++) {
@@ -179,12 +180,14 @@ async function build(input: StageInput): Promise<StageOutput> {
   creating?.catch(() => undefined);
   let container: Container | undefined;
   let cacheKeys: string[];
+  let linked: LinkedFile[] = [];
   try {
     log.add(TAG, 'OUT', 'Downloading app package...');
     await copyApp(input.appDir, buildDir);
     log.add(TAG, 'OUT', 'Downloaded app package');
     await mkdir(input.cacheRoot, { recursive: true });
-    await cp(input.cacheRoot, cacheCopy, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await rm(cacheCopy, { recursive: true, force: true });
+    linked = await linkTree(input.cacheRoot, cacheCopy);
     cacheKeys = await prepareCaches(cacheCopy, input.buildpacks.slice(0, -1));
     if (n === 0) fail('None of the buildpacks detected a compatible application');
     if (creating && input.cell) {
@@ -288,6 +291,14 @@ async function build(input: StageInput): Promise<StageOutput> {
     await keepCache(cacheCopy, input.cacheRoot);
     const prefix = last.config?.entrypoint_prefix;
     return { dropletDir: staged, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
+  } catch (e) {
+    // the kept cache stays as it was, unless the scripts wrote into its (linked) files in place
+    const written = await writtenInPlace(linked);
+    if (written) {
+      log.add(TAG, 'ERR', `local platform: the failed staging wrote into ${path.relative(input.cacheRoot, written)} of the app cache in place, so the cache is dropped (Cloud Foundry would keep the one from before)`);
+      await rm(input.cacheRoot, { recursive: true, force: true });
+    }
+    throw e;
   } finally {
     input.signal?.removeEventListener('abort', stopped);
     await container?.destroy();
