@@ -201,6 +201,13 @@ describe('local platform containers (issue 10)', function () {
     expect(probe.slice(2)).to.deep.equal(['no node', 'no python3', 'no ruby', 'wrote home build cache deps', '/usr read-only', 'no /root', 'renamed cache and app files into deps']);
   });
 
+  it('stages and runs from a work root whose path holds a space, a comma, a colon and a backslash (the mount tables escape them)', async () => {
+    const p = platform({ workRoot: path.join(root, 'odd work,root:\\x') });
+    const d = await push(PERL_FILES, { platform: p, buildpacks: [await sidecarBuildpack(path.join(root, 'odd-bp'), { probe: { command: 'echo probe sees $(ls /home/vcap/app); exec sleep 600' } }), FINAL_BP] });
+    expect((await d.get('/write')).body).to.equal('written');
+    await eventually(async () => expect(d.logs()).to.include('[APP/PROC/WEB/SIDECAR/PROBE/0] OUT probe sees Procfile server.pl'));
+  });
+
   it('still runs in process mode when asked (the fallback): the droplet on this machine, the host port', async () => {
     const p = platform({ isolation: 'process' });
     expect(p.isolation).to.equal('process');
