@@ -16,6 +16,7 @@ const entries = [
   { src: 'src/bin/supply.ts', out: 'dist/supply.cjs', shebang: false },
   { src: 'src/bin/cli.ts', out: 'dist/cli.cjs', shebang: true },
   { src: 'src/index.ts', out: 'dist/index.cjs', shebang: false },
+  { src: 'src/bin/run.ts', out: 'dist/run.cjs', shebang: false },
 ];
 
 let stale = 0;

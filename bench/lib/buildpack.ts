@@ -53,7 +53,7 @@ function manifestText(spec: BenchBuildpackSpec): string {
     lines.push(`- name: ${d.name}`, `  version: "${d.version}"`, `  uri: ${d.uri}`, `  sha256: ${d.sha256}`, '  cf_stacks:', '  - cflinuxfs4');
     if (d.cachedFrom) lines.push(`  file: ${cachedFilePath(d.uri)}`);
   }
-  lines.push('include_files:', '- VERSION', '- bin/detect', '- bin/supply', '- dist/supply.cjs', '- manifest.yml');
+  lines.push('include_files:', '- VERSION', '- bin/detect', '- bin/supply', '- dist/run.cjs', '- dist/supply.cjs', '- manifest.yml');
   if (spec.sidecars.length > 0) lines.push('sidecars:');
   for (const s of spec.sidecars) {
     lines.push(`- name: ${s.name}`, `  dependency: ${s.dependency}`, `  command: ${s.command}`, '  process_types: [web]', '  memory: 64');
@@ -67,7 +67,7 @@ function manifestText(spec: BenchBuildpackSpec): string {
 export async function makeBenchBuildpack(dir: string, spec: BenchBuildpackSpec): Promise<string> {
   await fs.mkdir(path.join(dir, 'bin'), { recursive: true });
   await fs.mkdir(path.join(dir, 'dist'), { recursive: true });
-  for (const f of ['bin/supply', 'bin/detect', 'dist/supply.cjs']) {
+  for (const f of ['bin/supply', 'bin/detect', 'dist/run.cjs', 'dist/supply.cjs']) {
     await fs.copyFile(path.join(REPO, f), path.join(dir, f));
     await fs.chmod(path.join(dir, f), 0o755);
   }

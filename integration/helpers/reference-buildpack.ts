@@ -27,7 +27,7 @@ export const NODE_APP = path.join(REPO, 'fixtures', 'apps', 'node-app');
 export const RUBY_APP = path.join(REPO, 'fixtures', 'apps', 'ruby-app');
 
 /** The buildpack files the reference manifest's include_files names. */
-const BUILDPACK_FILES = ['README.md', 'VERSION', 'bin/detect', 'bin/supply', 'dist/supply.cjs', 'manifest.yml'];
+const BUILDPACK_FILES = ['README.md', 'VERSION', 'bin/detect', 'bin/supply', 'dist/run.cjs', 'dist/supply.cjs', 'manifest.yml'];
 
 /** One served config-server release. */
 export interface ConfigServerRelease {

@@ -42,6 +42,9 @@ export function plainProgress(out: CliStream): (e: PackageEvent) => void {
       case 'warning':
         out.write(`warning: ${e.message}\n`);
         break;
+      case 'code-cache':
+        out.write(e.recorded ? `recorded the staging runtime's code cache ${e.file}\n` : `no code cache for the staging runtime (${e.reason}): staging compiles the bundle itself\n`);
+        break;
       default:
         break;
     }

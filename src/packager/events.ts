@@ -16,4 +16,5 @@ export type PackageEvent =
   | ({ type: 'download-retry'; attempt: number; reason: string } & DependencyRef)
   | ({ type: 'cache-entry-invalid'; expected: string; actual: string } & DependencyRef)
   | ({ type: 'dependency-ready'; source: 'cache' | 'download'; bytes: number } & DependencyRef)
+  | { type: 'code-cache'; file: string; recorded: boolean; reason?: string }
   | { type: 'warning'; message: string };

@@ -16,8 +16,9 @@ import { cachedDependencyPath, zipFileName } from './naming.js';
 import { runPrePackage } from './pre-package.js';
 import { resolveExclusions } from './profiles.js';
 import { assertNotPackaged, dependencyIndexesForStack, rewriteForPackaging } from './rewrite.js';
-import { renderRuntimeTable, RUNTIME_DEPENDENCY, RUNTIME_TABLE_PATH, runtimeRows } from './runtime-table.js';
+import { ANY_STACK, renderRuntimeTable, RUNTIME_DEPENDENCY, RUNTIME_TABLE_PATH, runtimeRows } from './runtime-table.js';
 import { extractRuntimeBinary, runtimeBinaryZipPath } from './slim-runtime.js';
+import { canCarryCodeCache, codeCacheZipPath, materialize, recordCodeCache } from './code-cache.js';
 import { validateStack } from './validate.js';
 import { writeReproducibleZip, zipEpoch, type ZipEntry } from './zip.js';
 
@@ -190,6 +191,19 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
     entries.push({ path: RUNTIME_TABLE_PATH, contents: renderRuntimeTable(rows, manifestText, 'sidecar-buildpack package'), mode: 0o644 });
     // VERSION is exactly the version given (no newline), as libbuildpack writes it.
     entries.push({ path: 'VERSION', contents: version, mode: 0o644 });
+    // each carried runtime's code cache for the bundle, recorded by running that runtime here
+    if (runtimeFiles.size > 0 && canCarryCodeCache(entries)) {
+      work ??= await fs.mkdtemp(path.join(os.tmpdir(), 'sidecar-runtime-'));
+      const laidOut = path.join(work, 'buildpack');
+      await materialize(entries, laidOut);
+      for (const [uri, slim] of runtimeFiles) {
+        const stack = rows.find((r) => r.uri === uri && r.stack !== ANY_STACK)?.stack ?? options.stack ?? 'cflinuxfs4';
+        const out = path.join(work, `code-cache-${path.basename(path.dirname(path.dirname(slim.file)))}`);
+        const outcome = await recordCodeCache(laidOut, path.join(laidOut, ...slim.file.split('/')), stack, out);
+        if (outcome.recorded) entries.push({ path: codeCacheZipPath(slim.file), localPath: out, mode: 0o644 });
+        emit({ type: 'code-cache', file: codeCacheZipPath(slim.file), ...outcome });
+      }
+    }
 
     const fileName = zipFileName({ language: manifest.language, cached: options.cached, stack: options.stack, version, variant });
     const zipPath = path.join(path.resolve(options.outputDir ?? dir), fileName);

@@ -21,6 +21,7 @@ const TOOLKIT_FILES = [
   { path: 'bin/detect', mode: 0o755, required: true },
   { path: 'bin/supply', mode: 0o755, required: true },
   { path: 'dist/supply.cjs', mode: 0o644, required: true },
+  { path: 'dist/run.cjs', mode: 0o644, required: false },
   { path: 'dist/detect.cjs', mode: 0o644, required: false },
 ];
 

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { makeNoNodePath } from '../helpers/no-node-path.js';
 import { writeRuntimeTable } from '../helpers/runtime-table.js';
 import type { RuntimeRow } from '../../src/packager/runtime-table.js';
+import { LOADER_PATH, codeCacheZipPath, recordCodeCache } from '../../src/packager/code-cache.js';
 import { runAsync, type SpawnResult } from '../helpers/spawn.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -392,6 +393,51 @@ describe('entry point shims', () => {
         expect(requests).to.deep.equal([]);
         expect(await fs.readdir(args[1])).to.deep.equal([]);
         expect(await fs.readdir(tmpdir)).to.deep.equal([]);
+      });
+
+      context('with the code cache the packager records beside the binary', () => {
+        /** The buildpack with dist/run.cjs and the cache recorded by running its binary, as the packager does. */
+        async function withCodeCache(): Promise<string> {
+          const bp = await cachedBuildpack();
+          await fs.copyFile(path.join(repo, LOADER_PATH), path.join(bp, LOADER_PATH));
+          const out = path.join(tmp, `cache-${path.basename(bp)}`);
+          expect(await recordCodeCache(bp, path.join(bp, file), 'cflinuxfs4', out)).to.deep.equal({ recorded: true });
+          await fs.rename(out, path.join(bp, codeCacheZipPath(file)));
+          return bp;
+        }
+
+        it('runs the bundle through dist/run.cjs from the cache, with the same arguments', async () => {
+          const bp = await withCodeCache();
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, { ...probed(tmpdir), BP_DEBUG: '1' });
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.include(`DEBUG:\x1b[0m code cache ${path.join(bp, codeCacheZipPath(file))}: used\n`);
+          expect(r.stdout).to.include(`BUNDLE args=${args.join(',')} runtime=path exec=${path.join(bp, file)}\n`);
+          expect(await fs.readdir(args[1])).to.deep.equal([]);
+        });
+
+        it('never runs a cache made for another bundle, even one of the same length (V8 checks only the length)', async () => {
+          const bp = await withCodeCache();
+          const bundle = path.join(bp, 'dist', 'supply.cjs');
+          const before = await fs.readFile(bundle, 'utf8');
+          const after = before.replace("'BUNDLE args='", "'CHANGE args='");
+          expect(after.length).to.equal(before.length);
+          await fs.writeFile(bundle, after);
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, { ...probed(tmpdir), BP_DEBUG: '1' });
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.include(': not used: missing, or made for another bundle or node\n');
+          expect(r.stdout).to.include(`CHANGE args=${args.join(',')}`);
+        });
+
+        it('without dist/run.cjs (a buildpack made before it) runs the bundle directly', async () => {
+          const bp = await withCodeCache();
+          await fs.rm(path.join(bp, LOADER_PATH));
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, { ...probed(tmpdir), BP_DEBUG: '1' });
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path exec=${path.join(bp, file)}\n`);
+        });
       });
 
       it('a buildpack unpacked without file modes: a checked executable copy in the temp dir', async () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { isSeq, parseDocument } from 'yaml';
 import { ANY_STACK, RUNTIME_TABLE_PATH, renderRuntimeTable } from '../../src/packager/runtime-table.js';
+import { BUNDLE_PATH, LOADER_PATH, codeCacheZipPath, recordCodeCache } from '../../src/packager/code-cache.js';
 
 export interface NodeRuntimeArchive {
   file: string;
@@ -98,4 +99,16 @@ export async function addStagingRuntime(dir: string, uri = 'http://127.0.0.1:9/n
   const rows = [{ stack: 'cflinuxfs4', ...row }, { stack: ANY_STACK, ...row }];
   await fs.mkdir(path.join(dir, 'dist'), { recursive: true });
   await fs.writeFile(path.join(dir, RUNTIME_TABLE_PATH), renderRuntimeTable(rows, text, 'test/helpers/node-runtime.ts'));
+  // and, as the packager records it, the code cache of the bundle for this binary (when the
+  // buildpack carries the loader; a manifest staging must refuse records none)
+  const exists = (p: string) => fs.stat(path.join(dir, p)).then(() => true, () => false);
+  if ((await exists(LOADER_PATH)) && (await exists(BUNDLE_PATH))) {
+    const cacheDir = await fs.mkdtemp(path.join(os.tmpdir(), 'code-cache-'));
+    try {
+      const out = path.join(cacheDir, 'cache');
+      if ((await recordCodeCache(dir, bin, 'cflinuxfs4', out, { offline: false })).recorded) await fs.copyFile(out, path.join(dir, ...codeCacheZipPath(rel).split('/')));
+    } finally {
+      await fs.rm(cacheDir, { recursive: true, force: true });
+    }
+  }
 }

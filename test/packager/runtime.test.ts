@@ -15,6 +15,8 @@ import { cachedDependencyPath } from '../../src/packager/naming.js';
 import { packageBuildpack, type PackageOptions } from '../../src/packager/package.js';
 import { parseRuntimeTable, renderRuntimeTable, runtimeRows, runtimeTableFor } from '../../src/packager/runtime-table.js';
 import { tgzBuffer } from '../helpers/archives.js';
+import { nodeRuntimeArchive } from '../helpers/node-runtime.js';
+import type { PackageEvent } from '../../src/packager/events.js';
 import { expectThrow } from '../helpers/assert.js';
 import { serve, TestServer } from '../helpers/http-server.js';
 import { cleanup, readZip, tmpDir, writeFiles, zipinfoModes } from './helpers.js';
@@ -184,6 +186,45 @@ describe('packageBuildpack: the staging runtime in zips', () => {
     const r = await pack(await buildpack('/node.tgz', sha(nodeTgz), 'node'), true);
     const zip = await readZip(r.zipPath);
     expect(zip.get(cachedDependencyPath(server.url('/node.tgz')))!.data).to.deep.equal(nodeTgz);
+  });
+
+  context("a toolkit buildpack (dist/run.cjs beside the bundle): the runtime's code cache", () => {
+    /** The toolkit's shim, loader and bundle, with `node` served from `nodePath`. */
+    async function toolkitBuildpack(nodePath: string, nodeSha: string): Promise<string> {
+      const dir = await buildpack(nodePath, nodeSha);
+      const manifest = (await fs.readFile(path.join(dir, 'manifest.yml'), 'utf8')).replace('include_files: [VERSION, bin/supply]', 'include_files: [VERSION, bin/supply, dist/run.cjs, dist/supply.cjs]');
+      await fs.writeFile(path.join(dir, 'manifest.yml'), manifest);
+      await fs.mkdir(path.join(dir, 'dist'));
+      for (const f of ['bin/supply', 'dist/run.cjs', 'dist/supply.cjs']) await fs.copyFile(path.join(repo, f), path.join(dir, f));
+      return dir;
+    }
+
+    it('records it by running the carried binary, for exactly this bundle and node', async function () {
+      this.timeout(120_000);
+      const real = await nodeRuntimeArchive();
+      server.route('/real-node.tgz', serve.bytes(await fs.readFile(real.file)));
+      const events: PackageEvent[] = [];
+      const dir = await toolkitBuildpack('/real-node.tgz', real.sha256);
+      const r = await packageBuildpack({ dir, stack: 'cflinuxfs4', cached: true, cacheDir, createFetcher: fetcherFactory, onEvent: (e) => events.push(e) });
+      const zip = await readZip(r.zipPath);
+      const cachePath = `${path.posix.dirname(cachedDependencyPath(server.url('/real-node.tgz')))}/bin/node.code-cache`;
+      expect(events.filter((e) => e.type === 'code-cache')).to.deep.equal([{ type: 'code-cache', file: cachePath, recorded: true }]);
+      const data = zip.get(cachePath)!.data;
+      const header = JSON.parse(data.subarray(0, data.indexOf(0x0a)).toString());
+      expect(header).to.deep.include({ format: 1, bundle_sha256: sha(zip.get('dist/supply.cjs')!.data), node: process.version, v8: process.versions.v8 });
+      expect(data.length, 'V8 data after the header').to.be.greaterThan(10_000);
+    });
+
+    it('records none for a runtime that cannot run the bundle, and says why', async () => {
+      const events: PackageEvent[] = [];
+      const dir = await toolkitBuildpack('/node.tgz', sha(nodeTgz));
+      const r = await packageBuildpack({ dir, stack: 'cflinuxfs4', cached: true, cacheDir, createFetcher: fetcherFactory, onEvent: (e) => events.push(e) });
+      expect([...(await readZip(r.zipPath)).keys()].filter((k) => k.endsWith('.code-cache'))).to.deep.equal([]);
+      const [event] = events.filter((e) => e.type === 'code-cache');
+      expect(event).to.deep.include({ type: 'code-cache', file: `${path.posix.dirname(cachedDependencyPath(server.url('/node.tgz')))}/bin/node.code-cache`, recorded: false });
+      // the fake runtime is a shell script that fails on its filler line
+      expect((event as { reason: string }).reason).to.match(/^running it on an empty app failed \(exit status 127: node\)$/);
+    });
   });
 
   it('refuses a runtime archive without bin/node, naming it, and leaves no zip', async () => {
