@@ -200,7 +200,12 @@ export interface SetupPlan {
   tables: Array<{ path: string; text: string }>;
 }
 
-let hostEtc: Record<string, boolean> | undefined;
+/** Whether the host has /etc/<name> (read once a name: the container's /etc is the host's, read-only). */
+const hostEtc = new Map<string, boolean>();
+const hostHasEtc = (name: string): boolean => {
+  if (!hostEtc.has(name)) hostEtc.set(name, existsSync(`/etc/${name}`));
+  return hostEtc.get(name) as boolean;
+};
 
 /** An instance: a constructed root — the host's /usr read-only with /usr/bin the stack's tools. */
 function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): SetupPlan {
@@ -208,7 +213,6 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
   const at = (dest: string) => path.posix.join(r, dest);
   const R = (dest: string) => `"$R"${shq(dest)}`;
   const top = hostTopLevel();
-  hostEtc ??= Object.fromEntries(Object.keys(base.etcFiles).map((n) => [n, existsSync(`/etc/${n}`)]));
   const tables: SetupPlan['tables'] = [];
   const tablePath = (n: number) => path.join(path.dirname(r), `.${path.basename(r)}.mounts-${n}`);
   const mkdirAt = 'X-mount.mkdir';
@@ -254,7 +258,7 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
   // 3. files over /etc, devices, the droplet and the layout's binds
   const second: Step[] = [
     ...Object.entries(base.etcFiles)
-      .filter(([name]) => hostEtc?.[name])
+      .filter(([name]) => hostHasEtc(name))
       .map(([name, src]) => mnt(src, at(`/etc/${name}`), 'none', 'bind')),
     ...DEVICES.map((d) => mnt(`/dev/${d}`, at(`/dev/${d}`), 'none', 'bind')),
   ];
