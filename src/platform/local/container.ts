@@ -95,8 +95,9 @@ const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 /**
  * The script the container's first process runs (as root, in the new namespaces, host tools on
  * PATH): build the file system, bring up the network, print `ready`, then stay as the
- * container's init (pid 1 reaps orphans; the container lives as long as it does). Few commands:
- * each mount is a process, and container start-up is on every push's and restart's path.
+ * container's init (pid 1 reaps orphans; the container lives as long as it does), with the mount
+ * tables it reads. Few processes: container start-up is on every push's and restart's path, so
+ * the mounts go in two `mount --all` runs, not one process each.
  */
 export function setupScript(layout: ContainerLayout): SetupPlan {
   return stackScript(layout, layout.base);
