@@ -160,6 +160,10 @@ describe('bench lib', () => {
       const env = childEnv({ PATH: '/bin', HTTP_PROXY: 'x', https_proxy: 'y', NO_PROXY: 'z', all_proxy: 'w', BP_DEBUG: '1' });
       expect(env).to.deep.equal({ PATH: '/bin' });
     });
+    it('drops what changes how node starts (a foundation sets none of it), so both sides of a ratio start node alike', () => {
+      const env = childEnv({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', NODE_OPTIONS: '--require x', NODE_COMPILE_CACHE: '/c', NODE_ENV: 'production' });
+      expect(env).to.deep.equal({ PATH: '/bin', NODE_ENV: 'production' });
+    });
   });
 
   describe('report', () => {
