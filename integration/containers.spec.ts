@@ -308,6 +308,19 @@ EOF`,
     expect(logs).to.include('"exit_description"=>"APP/PROC/WEB/SIDECAR/HOG: Exited with status 137 (out of memory)"');
   });
 
+  it('keeps /tmp on disk: a sidecar writing twice its memory into /tmp is not killed', async () => {
+    // on a cell /tmp is the container's disk; in a tmpfs the pages would count as the writer's memory
+    const writer = 'head -c 67108864 /dev/zero > /tmp/big && echo "wrote $(wc -c < /tmp/big) bytes to a $(stat -f -c %T /tmp) /tmp"; exec sleep 600';
+    const bp = await sidecarBuildpack(path.join(root, 'tmp-bp'), { writer: { command: writer, memory: 32 } });
+    const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] });
+    expect(await until(() => d.logs().includes('bytes to a'))).to.equal(true);
+    const line = d.logs().split('\n').find((l) => l.includes('bytes to a')) ?? '';
+    expect(line).to.include('[APP/PROC/WEB/SIDECAR/WRITER/0] OUT wrote 67108864 bytes to a');
+    expect(line).not.to.include('tmpfs');
+    await sleep(300);
+    expect(d.logs()).not.to.include('out of memory');
+  });
+
   /** `sidecar-buildpack push` as its own process (from the sources), its output gathered. */
   /** `push` as a process of its own (`asUser`: with that uid and gid, through setpriv). */
   function spawnPush(app: string, args: string[], o: { asUser?: number; home?: string } = {}) {

@@ -4,7 +4,6 @@
 // Every process is tied to the platform's life with PR_SET_PDEATHSIG (`setpriv --pdeathsig`), and
 // the pid namespace makes killing the container's init kill everything it holds.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
@@ -12,6 +11,7 @@ import path from 'node:path';
 import { BuildpackError } from '../../errors.js';
 import type { LineWriter } from './log-book.js';
 import type { ExitInfo, GroupProcess } from './process-group.js';
+import { helperSpawner, type SpawnedProcess, type Spawner } from './spawner.js';
 
 /** Host tools the container mode runs (absolute paths). */
 export interface ContainerTools {
@@ -25,6 +25,11 @@ export interface ContainerTools {
    * 2000) holding the capabilities the set-up needs (`unshare --map-user --keep-caps`).
    */
   rootless?: boolean;
+}
+
+/** Who forks the container processes: this process's small helper (spawner.ts says why). */
+export function spawnerFor(tools: ContainerTools): Spawner {
+  return helperSpawner(process.execPath, tools.setpriv);
 }
 
 /** `unshare` flags of the user namespace (rootless), else none. */
@@ -61,7 +66,7 @@ export interface ContainerLayout {
    */
   overlay?: { lower: string; upper: string; work: string; dest: string; deferred?: boolean };
   binds: Bind[];
-  /** A host folder bound at /tmp (staging: the builder's folders, on one file system); default a tmpfs. */
+  /** A host folder bound at /tmp (staging: the builder's folders, on one file system; instances: a fresh folder on disk); default a tmpfs. */
   tmp?: string;
   /** Directories created inside the container after the mounts (e.g. /home/vcap for staging). */
   dirs?: string[];
@@ -365,7 +370,7 @@ export class Container {
 
   private constructor(
     private readonly tools: ContainerTools,
-    private readonly init: ChildProcess,
+    private readonly init: SpawnedProcess,
     readonly initPid: number,
     private readonly withNet: boolean,
   ) {
@@ -380,7 +385,7 @@ export class Container {
     const plan = setupScript(layout);
     await Promise.all(plan.tables.map((t) => writeFile(t.path, t.text, { mode: 0o600 })));
     const dropTables = () => void Promise.all(plan.tables.map((t) => rm(t.path, { force: true }))).catch(() => undefined);
-    const init = spawn(tools.setpriv, unshareArgs(tools, layout, plan.script), { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const init = spawnerFor(tools).spawn({ file: tools.setpriv, args: unshareArgs(tools, layout, plan.script), env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdout: 'pipe', stderr: 'pipe' });
     let stderr = '';
     init.stderr?.on('data', (c: Buffer) => {
       if (stderr.length < 8192) stderr += c.toString();
@@ -423,9 +428,12 @@ export class Container {
 
   /** Start `spec.argv` inside the container. */
   exec(spec: ExecSpec, io: ExecIo = {}): ContainerProcess {
-    const child = spawn(this.tools.setpriv, execArgs(this.tools, this.initPid, spec, this.withNet), {
+    const child = spawnerFor(this.tools).spawn({
+      file: this.tools.setpriv,
+      args: execArgs(this.tools, this.initPid, spec, this.withNet),
       env: spec.env,
-      stdio: ['ignore', io.stdout ? 'pipe' : 'ignore', io.stderr ? 'pipe' : 'ignore'],
+      stdout: io.stdout ? 'pipe' : 'ignore',
+      stderr: io.stderr ? 'pipe' : 'ignore',
     });
     let alive = true;
     let inner: number | undefined;
@@ -494,9 +502,12 @@ export class Container {
    */
   async mountOverlay(layout: { upper: string; work: string }, dest: string): Promise<void> {
     const userns = this.tools.rootless ? ['-U', '--preserve-credentials'] : [];
-    const child = spawn(this.tools.setpriv, ['--pdeathsig', 'KILL', '--', this.tools.nsenter, '-t', String(this.initPid), ...userns, '-m', '--', '/bin/sh', '-c', deferredOverlayScript(layout, dest)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const child = spawnerFor(this.tools).spawn({
+      file: this.tools.setpriv,
+      args: ['--pdeathsig', 'KILL', '--', this.tools.nsenter, '-t', String(this.initPid), ...userns, '-m', '--', '/bin/sh', '-c', deferredOverlayScript(layout, dest)],
       env: { PATH: '/usr/bin:/bin' },
+      stdout: 'ignore',
+      stderr: 'pipe',
     });
     let err = '';
     child.stderr?.on('data', (c: Buffer) => {

@@ -3,10 +3,10 @@
 // non-loopback address; the platform reaches it over unix sockets (file system objects, which no
 // network namespace hides), and serves 127.0.0.1:<port> on the host in front of it.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { BuildpackError } from '../../errors.js';
-import type { ContainerTools } from './container.js';
+import { spawnerFor, type ContainerTools } from './container.js';
+import type { SpawnedProcess } from './spawner.js';
 import { listenOnLoopback } from './ports.js';
 
 /**
@@ -39,16 +39,16 @@ net.createServer((c) => {
 /** A forwarder in one container's network namespace. */
 export class Forwarder {
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly child: SpawnedProcess,
     readonly routeSocket: string,
     readonly healthSocket: string,
   ) {}
 
   /** Start it in the network namespace of `initPid`, dialing `address:port`. */
   static async start(tools: ContainerTools, nodePath: string, initPid: number, sockets: { route: string; health: string }, address: string, port: number): Promise<Forwarder> {
-    const child = spawn(
-      tools.setpriv,
-      [
+    const child = spawnerFor(tools).spawn({
+      file: tools.setpriv,
+      args: [
         '--pdeathsig',
         'KILL',
         '--',
@@ -65,8 +65,10 @@ export class Forwarder {
         address,
         String(port),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: {} },
-    );
+      env: {},
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     let err = '';
     child.stderr?.on('data', (c: Buffer) => {
       if (err.length < 4096) err += c.toString();

@@ -155,6 +155,11 @@ export class ContainerSandboxes implements SandboxFactory {
     // upper and work in one folder: a deferred overlay binds it whole (overlayfs wants them under one mount)
     const overlay = { upper: path.join(dir, 'rw', 'upper'), work: path.join(dir, 'rw', 'work') };
     for (const d of [path.join(dir, 'root'), overlay.upper, overlay.work]) await mkdir(d, { recursive: true });
+    // /tmp is on disk, as the container's own /tmp is on a cell (a tmpfs would charge what the
+    // app writes there to its memory limit, and an app that fits on a foundation would be killed)
+    const tmp = path.join(dir, 'tmp');
+    await mkdir(tmp);
+    await chmod(tmp, 0o1777);
     // rootless: this user's files are vcap's inside already
     if (!this.cell.support.tools.rootless) await chown(overlay.upper, VCAP_UID, VCAP_UID);
     const { ip, address } = this.cell.address(n);
@@ -173,6 +178,7 @@ export class ContainerSandboxes implements SandboxFactory {
         hostname: this.o.hostname,
         base: { kind: 'stack', stackBin, etcFiles },
         overlay: { lower: deferredFrom ?? this.o.dropletDir, ...overlay, dest: '/home/vcap', deferred },
+        tmp,
         binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],
         network: { address },
       });
