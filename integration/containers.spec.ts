@@ -343,24 +343,28 @@ EOF`,
     return { child, io, exited };
   }
 
-  it('leaves no process, port or mount behind when push is killed with SIGKILL', async () => {
-    const workRoot = path.join(root, 'kill9');
-    const marker = `KILL9_MARKER=${path.basename(root)}`;
-    const app = await writeTree(path.join(root, 'kill9-app'), PERL_FILES);
-    const { child, io, exited } = spawnPush(app, ['-b', FINAL_BP, '--work-root', workRoot, '--env', marker]);
-    expect(await until(() => /url: http:\/\/127\.0\.0\.1:\d+/.test(io.out), 60000), io.out).to.equal(true);
-    const port = Number(/url: http:\/\/127\.0\.0\.1:(\d+)/.exec(io.out)?.[1]);
-    expect(await processesWith(marker)).to.have.length.greaterThan(0);
-    child.kill('SIGKILL');
-    await exited;
-    expect(await until(async () => (await processesWith(marker)).length === 0), 'instance processes after kill -9').to.equal(true);
-    expect(await portAnswers(port)).to.equal(false);
-    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-    expect(mounts).not.to.include(workRoot);
-    // the janitor removes the deploy dir once the push process is gone
-    const deploys = path.join(workRoot, 'deploys');
-    expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), 'deploy dirs after kill -9').to.equal(true);
-  });
+  for (const sig of ['SIGKILL', 'SIGHUP'] as const) {
+    it(`leaves no process, port or mount behind when push is killed with ${sig}`, async () => {
+      const workRoot = path.join(root, `kill-${sig}`);
+      const marker = `KILL_MARKER=${path.basename(root)}-${sig}`;
+      const app = await writeTree(path.join(root, `kill-${sig}-app`), PERL_FILES);
+      const { child, io, exited } = spawnPush(app, ['-b', FINAL_BP, '--work-root', workRoot, '--env', marker]);
+      expect(await until(() => /url: http:\/\/127\.0\.0\.1:\d+/.test(io.out), 60000), io.out).to.equal(true);
+      const port = Number(/url: http:\/\/127\.0\.0\.1:(\d+)/.exec(io.out)?.[1]);
+      expect(await processesWith(marker)).to.have.length.greaterThan(0);
+      child.kill(sig);
+      await exited;
+      // SIGHUP (a closed terminal) stops and deletes the app as SIGTERM does: exit 128 + 1
+      if (sig === 'SIGHUP') expect(io.code, io.out).to.equal(129);
+      expect(await until(async () => (await processesWith(marker)).length === 0), `instance processes after ${sig}`).to.equal(true);
+      expect(await portAnswers(port)).to.equal(false);
+      const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+      expect(mounts).not.to.include(workRoot);
+      // the janitor removes the deploy dir once the push process is gone
+      const deploys = path.join(workRoot, 'deploys');
+      expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), `deploy dirs after ${sig}`).to.equal(true);
+    });
+  }
 
   it('runs containers in a user namespace when not root: vcap inside, the stack, its own network; a notice names the missing limits', async function () {
     if (process.getuid?.() !== 0) this.skip(); // switching to another user needs root

@@ -5,10 +5,12 @@ import { main } from '../cli/main.js';
 import type { StopSignal } from '../cli/io.js';
 
 /**
- * SIGINT/SIGTERM as an AbortSignal: the first one stops the push (staging is cut short, the app
- * deleted). A second one forces: the CLI exits at once; its containers die with it (every one is
+ * SIGINT/SIGTERM/SIGHUP as an AbortSignal: the first one stops the push (staging is cut short, the
+ * app deleted; a closed terminal's SIGHUP too, so nothing of the app outlives the push). A second one forces: the CLI exits at once; its containers die with it (every one is
  * tied to this process) and the platform's janitor removes their files.
  */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 function processStopSignal(): StopSignal {
   const controller = new AbortController();
   let received = 0;
@@ -22,13 +24,11 @@ function processStopSignal(): StopSignal {
     process.stderr.write(`${sig} again: exiting now\n`);
     process.exit(128 + (constants.signals[sig] ?? 0));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     },
   };
 }
