@@ -286,6 +286,18 @@ EOF`,
     expect((await d.get('/read')).body, 'the web instance keeps its own file').to.equal('stale');
   });
 
+  it("has the stack's en_US.UTF-8 locale (CC's LANG) at staging and at launch: perl starts without a locale warning", async () => {
+    const check = 'echo "LANG=$LANG locales=$(locale -a | grep -ci "^en_US.utf8$")"; perl -e "print qq(perl ok\\n)" 2>&1';
+    const bp = await supplyBuildpack(path.join(root, 'locale-bp'), `{ ${check}; } | sed 's/^/staging: /'`);
+    const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] });
+    expect(d.logs(), d.logs()).to.include('[STG/0] OUT staging: LANG=en_US.UTF-8 locales=1');
+    expect(d.logs()).to.include('[STG/0] OUT staging: perl ok');
+    const r = await d.runTask(check, { name: 'locale' });
+    expect(r.logs).to.include('[APP/TASK/locale/0] OUT LANG=en_US.UTF-8 locales=1');
+    expect(r.logs).to.include('[APP/TASK/locale/0] OUT perl ok');
+    expect(`${d.logs()}\n${r.logs}`).not.to.include('Setting locale failed');
+  });
+
   it('sends SIGTERM to the sidecar only: its grandchild never sees it, and grandchild and a setsid daemon are gone after delete', async () => {
     const marker = `CONTAINERS_MARKER=${path.basename(root)}-${n}`;
     const command = "(trap 'echo grandchild: got SIGTERM' TERM; while :; do sleep 0.1; done) & setsid sh -c 'exec sleep 600' & echo started; wait";

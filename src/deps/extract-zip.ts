@@ -6,7 +6,7 @@
 import { createWriteStream, promises as fs } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { ArchiveTooLargeError, BuildpackError, CorruptArchiveError, UnsafeArchiveError } from '../errors.js';
 import { fsError, isEnvironmentError } from './fsutil.js';
 import { EntryGuard, dirMode, fileMode, shown } from './guard.js';
@@ -147,9 +147,13 @@ async function checkSizes(file: string, options: ZipExtractOptions): Promise<voi
   }
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
+// loaded when a zip is opened: most stagings unpack only .tgz files
+let yauzlModule: Promise<typeof import('yauzl')> | undefined;
+
+async function openZip(file: string): Promise<yauzl.ZipFile> {
+  const z = await (yauzlModule ??= import('yauzl'));
   return new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (e, z) => (e ? reject(e) : resolve(z))),
+    z.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (e, zip) => (e ? reject(e) : resolve(zip))),
   );
 }
 

@@ -6,8 +6,6 @@
 // ends clears its timers and destroys its sockets. Retrying is fetch.ts's business.
 
 import { createReadStream, promises as fs } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Response } from 'node-fetch';
@@ -40,6 +38,8 @@ const HIGH_WATER_MARK = 1024 * 1024;
 // Loaded on the first http(s) request: a staging served from the cached buildpack never needs it.
 let nodeFetch: Promise<typeof import('node-fetch')> | undefined;
 let proxyAgents: Promise<typeof import('./proxy-agent.js')> | undefined;
+// node:http and node:https too (with net and tls under them, a few ms of a staging's start)
+let httpModules: Promise<[typeof import('node:http'), typeof import('node:https')]> | undefined;
 
 /** Open `uri` (http, https or file) and return its body, following redirects. */
 export async function openOnce(uri: string, s: AttemptSettings): Promise<FetchedBody> {
@@ -168,7 +168,9 @@ async function request(url: URL, s: AttemptSettings): Promise<Exchange> {
     (nodeFetch ??= import('node-fetch')),
     proxy
       ? (proxyAgents ??= import('./proxy-agent.js')).then((m) => m.proxyAgent(proxy, url, { ca: s.ca, signal: controller.signal }))
-      : url.protocol === 'https:' ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent({ keepAlive: false }),
+      : (httpModules ??= Promise.all([import('node:http'), import('node:https')])).then(([http, https]) =>
+          url.protocol === 'https:' ? new https.Agent({ keepAlive: false, ...tls }) : new http.Agent({ keepAlive: false }),
+        ),
   ]);
 
   let reason: AttemptError | undefined;

@@ -114,7 +114,7 @@ export type StartupOutcome =
     };
 
 /** The startup check's longest pause between tries: an app that starts listening is seen within it. */
-export const STARTUP_POLL_MAX_MS = 25;
+export const STARTUP_POLL_MAX_MS = 10;
 
 /**
  * Run the startup check until it passes, `cancelled()` turns true, or the start timeout ends.

@@ -65,7 +65,7 @@ describe('health check', () => {
       const out = await waitForStartup({ type: 'port' }, { host: '127.0.0.1', port }, { cancelled: () => false });
       expect(out).to.deep.equal({ healthy: true });
     });
-    it('polls from 5 ms, doubling, never pausing longer than STARTUP_POLL_MAX_MS (a fast app is seen quickly)', async () => {
+    it('polls from 5 ms, doubling, never pausing longer than STARTUP_POLL_MAX_MS, 10 ms (a fast app is seen quickly)', async () => {
       const pauses: number[] = [];
       let tries = 0;
       const out = await waitForStartup({ type: 'port', startTimeoutMs: 60_000 }, { host: '127.0.0.1', port: await closedPort() }, {
@@ -75,7 +75,8 @@ describe('health check', () => {
         },
       });
       expect(out).to.deep.equal({ healthy: false, cancelled: true });
-      expect(pauses).to.deep.equal([5, 10, 20, STARTUP_POLL_MAX_MS]);
+      expect(STARTUP_POLL_MAX_MS).to.equal(10);
+      expect(pauses).to.deep.equal([5, 10, 10, 10]);
     });
     it('stops when cancelled (the instance crashed)', async () => {
       let cancelled = false;

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findCgroupRoots, sweepStaleGroups, type CgroupRoots } from './cgroups.js';
 import { userNamespaceArgs, VCAP_UID, type ContainerTools } from './container.js';
-import { ensureStackBin } from './stack.js';
+import { ensureStackBin, ensureStackLocale } from './stack.js';
 
 /** How instances and stagings run. */
 export type Isolation = 'container' | 'process';
@@ -183,12 +183,13 @@ let containerCount = 0;
 /** Per platform process: the stack dir, cgroup sweep, socket dir, janitor. */
 export class Cell {
   private stackBin: Promise<string> | undefined;
+  private stackLocale: Promise<string | undefined> | undefined;
   readonly socketDir: string;
 
   constructor(
     readonly support: CellSupport,
     private readonly workRoot: string,
-    tmpRoot: string,
+    private readonly tmpRoot: string,
   ) {
     // unix socket paths must stay short (108 bytes), so they live under the temp dir
     this.socketDir = path.join(tmpRoot, `sbp-${process.pid}`);
@@ -201,6 +202,7 @@ export class Cell {
 
   /** Everything a container needs once per platform: stack bin, janitor, socket dir. */
   async prepare(): Promise<string> {
+    void this.locale();
     this.stackBin ??= (async () => {
       if (this.support.cgroups) await sweepStaleGroups(this.support.cgroups);
       await mkdir(this.socketDir, { recursive: true });
@@ -208,6 +210,12 @@ export class Cell {
       return ensureStackBin(this.workRoot);
     })();
     return this.stackBin;
+  }
+
+  /** The stack's en_US.UTF-8 locale folder, when the host lacks it (stack.ts); made once per machine. */
+  locale(): Promise<string | undefined> {
+    this.stackLocale ??= ensureStackLocale(this.tmpRoot);
+    return this.stackLocale;
   }
 
   /** A name unique among this process's containers: `<pid>-<n>` (the janitor's pattern). */

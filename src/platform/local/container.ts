@@ -58,7 +58,7 @@ export interface ContainerLayout {
    * A constructed root — /usr/lib, /usr/share, ... of the host read-only, /usr/bin = `stackBin`
    * (the stack's tools only), /etc read-only with `etcFiles` over it (instances and stagings).
    */
-  base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string> };
+  base: { kind: 'stack'; stackBin: string; etcFiles: Record<string, string>; localeDir?: string };
   /**
    * An overlay at `dest`: `lower` read-only, writes to `upper` (a fresh dir per container).
    * `deferred`: mounted later by `mountOverlay()` (a container made before its droplet is
@@ -206,6 +206,9 @@ export interface SetupPlan {
   tables: Array<{ path: string; text: string }>;
 }
 
+let hostLocaleDir: boolean | undefined;
+const hostHasLocales = (): boolean => (hostLocaleDir ??= existsSync('/usr/lib/locale'));
+
 /** Whether the host has /etc/<name> (read once a name: the container's /etc is the host's, read-only). */
 const hostEtc = new Map<string, boolean>();
 const hostHasEtc = (name: string): boolean => {
@@ -214,7 +217,7 @@ const hostHasEtc = (name: string): boolean => {
 };
 
 /** An instance: a constructed root — the host's /usr read-only with /usr/bin the stack's tools. */
-function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string> }): SetupPlan {
+function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles: Record<string, string>; localeDir?: string }): SetupPlan {
   const r = layout.rootDir;
   const at = (dest: string) => path.posix.join(r, dest);
   const R = (dest: string) => `"$R"${shq(dest)}`;
@@ -230,6 +233,8 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     // no host tools in sbin or /usr/local
     mnt('sbp-sbin', at('/usr/sbin'), 'tmpfs', 'mode=0755,size=1m'),
     mnt('sbp-local', at('/usr/local'), 'tmpfs', 'mode=0755,size=1m'),
+    // the stack's en_US.UTF-8 beside the host's locales (stack.ts): a read-only overlay of both
+    ...(base.localeDir && plainOverlayPath(base.localeDir) && hostHasLocales() ? [mnt('sbp-locale', at('/usr/lib/locale'), 'overlay', `lowerdir=${base.localeDir}:/usr/lib/locale`)] : []),
     // not merged: bin and sbin are the stack's tools too, lib* the host's
     ...top.dirs.map((d) => mnt(d === 'bin' || d === 'sbin' ? at('/usr/bin') : `/${d}`, at(`/${d}`), 'none', `rbind,${mkdirAt}`)),
     mnt('/etc', at('/etc'), 'none', `rbind,ro,${mkdirAt}`),

@@ -176,7 +176,7 @@ export class ContainerSandboxes implements SandboxFactory {
       container = await Container.create(this.cell.support.tools, {
         rootDir: path.join(dir, 'root'),
         hostname: this.o.hostname,
-        base: { kind: 'stack', stackBin, etcFiles },
+        base: { kind: 'stack', stackBin, etcFiles, localeDir: await this.cell.locale() },
         overlay: { lower: deferredFrom ?? this.o.dropletDir, ...overlay, dest: '/home/vcap', deferred },
         tmp,
         binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],

@@ -3,9 +3,11 @@
 // Host runtimes the stack lacks (node, python3, ruby, ...) are not in it, so an app gets them only
 // from a buildpack's deps dir, as on a foundation.
 
+import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, copyFile, link, mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * Commands on cflinuxfs4's PATH (cloudfoundry/cflinuxfs4 `packages/cflinuxfs4` and the Ubuntu
@@ -101,4 +103,50 @@ export async function ensureStackBin(workRoot: string): Promise<string> {
     await rm(tmp, { recursive: true, force: true });
   }
   return bin;
+}
+
+/** The locale of every process on the platform (CC's LANG). */
+const STACK_LOCALE = { input: 'en_US', charmap: 'UTF-8', dir: 'en_US.utf8' } as const;
+
+/**
+ * A folder holding the compiled `en_US.UTF-8` locale (`localedef`), for containers to see beside
+ * the host's own at /usr/lib/locale: cflinuxfs4 generates it and CC sets `LANG=en_US.UTF-8`, so
+ * without it every perl and every locale-aware tool in a container warns ("Setting locale failed")
+ * or sorts and matches as in the C locale, which no foundation does. Compiled once per machine
+ * (about 2 s) under `cacheRoot`, atomically. Undefined when the host has it already, or cannot
+ * compile it (no localedef, no locale sources: the `locales` package).
+ */
+export async function ensureStackLocale(cacheRoot: string): Promise<string | undefined> {
+  const hostLocales = '/usr/lib/locale';
+  if (await exists(path.join(hostLocales, STACK_LOCALE.dir))) return undefined;
+  const archived = await promisify(execFile)('localedef', ['--list-archive'], { encoding: 'utf8' }).then(
+    (r) => r.stdout.split('\n').some((l) => l.trim().toLowerCase() === STACK_LOCALE.dir.toLowerCase()),
+    () => false,
+  );
+  if (archived) return undefined;
+  const dir = path.join(cacheRoot, `sidecar-buildpack-locale-${STACK_VERSION}`);
+  if (await exists(path.join(dir, STACK_LOCALE.dir, 'LC_CTYPE'))) return dir;
+  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await mkdir(tmp, { recursive: true });
+    await promisify(execFile)('localedef', ['-i', STACK_LOCALE.input, '-f', STACK_LOCALE.charmap, path.join(tmp, STACK_LOCALE.dir)], { env: { PATH: '/usr/bin:/bin' } });
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      // another platform made it first
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+    });
+    return dir;
+  } catch {
+    return undefined;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -323,7 +323,7 @@ async function stagingContainer(
   ];
   await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
   const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), 'staging', '127.0.0.1');
-  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles }, tmp: host.tmp, binds }, signal);
+  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles, localeDir: await cell.locale() }, tmp: host.tmp, binds }, signal);
 }
 
 /** Folders of the stack's own root: a file:// dependency there is not this machine's to show. */
