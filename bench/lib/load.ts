@@ -1,10 +1,10 @@
 // How busy the machine was while a case ran. The 1-minute load average (sampled every second,
 // before and during the case) counts the benchmark's own processes too; the CPU time of every
-// process that is not the benchmark or one of its children (from /proc/stat minus this process
+// process that is not the benchmark or one of its descendants (from /proc/stat minus this process
 // tree's own times) names a neighbour directly. A figure taken while either was high is "noisy":
 // shown, recorded, never called met.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** Noisy above this 1-minute load average at any moment of the case (issue 14: "above 1"). */
@@ -24,16 +24,52 @@ export interface LoadReport {
   reason?: string;
 }
 
-/** Busy CPU ticks of the whole machine and of this process tree (self + reaped children), in USER_HZ. */
+/**
+ * CPU ticks of this process tree: this process (with its reaped children) and every live
+ * descendant (with theirs). Reaped children alone are not enough: the local platform's processes
+ * are children of its spawn helper and of container inits, which reap them, and those are reaped
+ * by this process only when the case is over (if at all), so their CPU would count as a
+ * neighbour's.
+ */
+function treeTicks(): number {
+  const parent = new Map<number, number>();
+  const times = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // after the comm field: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based from state
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parent.set(Number(e), Number(f[1]));
+    times.set(Number(e), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
+  }
+  const mine = new Set([process.pid]);
+  // parents before children is not guaranteed by pid order: repeat until nothing is added
+  for (let added = true; added; ) {
+    added = false;
+    for (const [pid, ppid] of parent) {
+      if (!mine.has(pid) && mine.has(ppid)) {
+        mine.add(pid);
+        added = true;
+      }
+    }
+  }
+  let own = 0;
+  for (const pid of mine) own += times.get(pid) ?? 0;
+  return own;
+}
+
+/** Busy CPU ticks of the whole machine and of this process tree, in USER_HZ. */
 function ticks(): { busy: number; own: number } | null {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal
     const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu[7] ?? 0);
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after the comm field
-    return { busy, own: f[11] + f[12] + f[13] + f[14] };
+    return { busy, own: treeTicks() };
   } catch {
     return null;
   }

@@ -2,9 +2,9 @@
 // server, the child environment and the report. Run with `npx mocha bench/test/*.test.ts`.
 
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,6 +202,17 @@ describe('bench lib', () => {
       const report = w.stop();
       expect(report.max).to.be.at.least(report.before);
       expect(report.others_cores === null || report.others_cores >= 0).to.equal(true);
+    });
+    it("counts a grandchild's CPU as the benchmark's own, not a neighbour's (the platform's processes are not its children)", async function () {
+      if (!existsSync('/proc/self/stat')) this.skip();
+      this.timeout(10000);
+      const w = watchLoad();
+      // sh stays alive, so the busy loop it starts is reaped by it, never by this process
+      const child = spawn('/bin/sh', ['-c', 'timeout 1.2 sh -c "while :; do :; done"; sleep 0.3'], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 1300));
+      const report = w.stop();
+      await new Promise((r) => child.on('exit', r));
+      expect(report.others_cores, JSON.stringify(report)).to.be.below(0.5);
     });
     it('writes the keys at the top level, with targets, raw medians and the machine', () => {
       const json = resultsJson([ok, failed], machine(), 5, true);
