@@ -171,6 +171,14 @@ sidecars:
       expect(err.message).to.equal('Buildpack "fs3-bp" for stack "cflinuxfs4" must be an existing admin buildpack or a valid git URI (it is packaged for stack "cflinuxfs3")');
       expect(err.logs).to.not.include('[STG/0]');
     });
+    it('refuses a stack the platform does not have with CC\'s text, before staging (capi-sidecar-samples asks for cflinuxfs3)', async () => {
+      const a = await app('fs3-app', 'applications:\n- name: fs3-app\n  stack: cflinuxfs3\n');
+      const err = (await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;
+      expect(err).to.be.instanceOf(DeployError);
+      expect(err.phase).to.equal('manifest');
+      expect(err.message).to.equal('Stack must be an existing stack ("cflinuxfs3": the local platform\'s stacks are cflinuxfs4)');
+      expect(err.logs).to.not.include('[STG/0]');
+    });
     it('refuses a manifest key it cannot honour', async () => {
       const a = await app('routes-app', 'applications:\n- name: routes-app\n  routes: [{route: x.example.com}]\n');
       const err = (await platform().deploy({ dir: a.dir, manifest: a.manifest, buildpacks: [FINAL_BP] }).then(() => undefined, (e: unknown) => e)) as DeployError;

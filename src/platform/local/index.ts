@@ -62,6 +62,9 @@ export interface LocalPlatformOptions {
 
 const API = 'API/0';
 
+/** The stacks of this platform: its cells run cflinuxfs4 (CONTRACT §2). */
+export const LOCAL_STACKS: readonly string[] = ['cflinuxfs4'];
+
 /** CC's default_app_memory: a process type's memory when the manifest gives none. */
 const DEFAULT_PROCESS_MEMORY_MB = 1024;
 
@@ -107,6 +110,10 @@ export class LocalPlatform implements Platform {
       app = await resolveAppSpec(spec);
     } catch (e) {
       throw new DeployError('manifest', (e as Error).message, log.text(), { cause: e });
+    }
+    // CC refuses an app whose stack the foundation lacks (its text), before anything is created
+    if (app.stack !== undefined && !LOCAL_STACKS.includes(app.stack)) {
+      throw new DeployError('manifest', `Stack must be an existing stack (${JSON.stringify(app.stack)}: the local platform's stacks are ${LOCAL_STACKS.join(', ')})`, log.text());
     }
     const name = app.name ?? path.basename(path.resolve(app.dir));
     const memoryMb = app.memoryMb ?? 1024;
