@@ -5,7 +5,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import fse from 'fs-extra';
 import { FileSystemError } from '../errors.js';
 
 /** Longest name a temp sibling takes from its target (NAME_MAX is 255 bytes; the suffix needs ~40). */
@@ -27,15 +26,24 @@ export function shortStem(name: string): string {
   return `${Buffer.from(name).subarray(0, MAX_STEM - 13).toString('latin1').replace(/[^\x20-\x7e]/g, '_')}~${digest}`;
 }
 
+// fs-extra (and graceful-fs, which it loads and which patches node:fs as it loads) costs a
+// staging about 7 ms to initialise: it is loaded when there is something to remove, which most
+// stagings never have
+let fsExtra: Promise<typeof import('fs-extra')> | undefined;
+
 /** Remove a file or directory tree (never following a symlink); a missing one is fine. */
 export async function removeQuietly(p: string): Promise<void> {
+  if ((await fs.lstat(p).catch(() => undefined)) === undefined) return;
+  const mod = await (fsExtra ??= import('fs-extra'));
+  // a CommonJS module: its exports are the default export under node's ESM loader
+  const fse = (mod as typeof mod & { default?: typeof mod }).default ?? mod;
   await fse.remove(p).catch(() => undefined);
 }
 
 /** `mkdir -p`, with the system's refusal (a file in the way, read-only, disk full) as a FileSystemError. */
 export async function ensureDir(dir: string, what: string): Promise<void> {
   try {
-    await fse.ensureDir(dir);
+    await fs.mkdir(dir, { recursive: true });
   } catch (e) {
     // Node's recursive mkdir reports some refusals (EROFS) as ENOENT: one plain mkdir tells the truth
     const real = (e as NodeJS.ErrnoException).code === 'ENOENT' ? await fs.mkdir(dir).then(() => undefined, (e2: unknown) => e2) : e;
