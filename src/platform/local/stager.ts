@@ -183,16 +183,25 @@ async function build(input: StageInput): Promise<StageOutput> {
   let linked: LinkedFile[] = [];
   try {
     log.add(TAG, 'OUT', 'Downloading app package...');
-    await copyApp(input.appDir, buildDir);
+    // the app and the cache are copied at once: neither waits for the other's file operations
+    const cacheCopied = (async () => {
+      await mkdir(input.cacheRoot, { recursive: true });
+      await rm(cacheCopy, { recursive: true, force: true });
+      return linkTree(input.cacheRoot, cacheCopy);
+    })();
+    cacheCopied.catch(() => undefined); // awaited below; handled meanwhile
+    // (an app that cannot be copied fails the staging once the cache copy is done with its folder)
+    await copyApp(input.appDir, buildDir).catch(async (e: unknown) => {
+      await cacheCopied.catch(() => undefined);
+      throw e;
+    });
     log.add(TAG, 'OUT', 'Downloaded app package');
-    await mkdir(input.cacheRoot, { recursive: true });
-    await rm(cacheCopy, { recursive: true, force: true });
-    linked = await linkTree(input.cacheRoot, cacheCopy);
+    linked = await cacheCopied;
     cacheKeys = await prepareCaches(cacheCopy, input.buildpacks.slice(0, -1));
     if (n === 0) fail('None of the buildpacks detected a compatible application');
     if (creating && input.cell) {
       // the scripts run as vcap (CONTRACT §1): what they write to is theirs (rootless: already)
-      if (!input.cell.support.tools.rootless) for (const d of [buildDir, cacheCopy, contents, home]) await chownTree(d, VCAP_UID);
+      if (!input.cell.support.tools.rootless) await Promise.all([buildDir, cacheCopy, contents, home].map((d) => chownTree(d, VCAP_UID)));
       container = await creating;
     }
   } catch (e) {
