@@ -110,10 +110,10 @@ describe('local platform containers (issue 10)', function () {
   const platform = (extra: Partial<LocalPlatformOptions> = {}) =>
     new LocalPlatform({ hostEnv: { PATH: process.env.PATH }, workRoot: path.join(root, 'work'), backoffMs: () => 100, stopGraceMs: 2000, ...extra });
 
-  async function push(files: Record<string, string>, options: { buildpacks?: string[]; env?: Record<string, string>; platform?: LocalPlatform } = {}): Promise<Deployment> {
+  async function push(files: Record<string, string>, options: { buildpacks?: string[]; env?: Record<string, string>; platform?: LocalPlatform; diskMb?: number } = {}): Promise<Deployment> {
     // the node probe only when no app is given (its server.js makes the final buildpack install node)
     const dir = await writeTree(path.join(root, `app-${n++}`), Object.keys(files).length > 0 ? files : { 'server.js': PROBE_JS });
-    const d = await (options.platform ?? platform()).deploy({ dir, name: `probe-${n}`, buildpacks: options.buildpacks ?? [FINAL_BP], env: options.env, memoryMb: 256 });
+    const d = await (options.platform ?? platform()).deploy({ dir, name: `probe-${n}`, buildpacks: options.buildpacks ?? [FINAL_BP], env: options.env, memoryMb: 256, ...(options.diskMb ? { diskMb: options.diskMb } : {}) });
     deployments.push(d);
     return d;
   }
@@ -331,6 +331,31 @@ EOF`,
     expect(line).not.to.include('tmpfs');
     await sleep(300);
     expect(d.logs()).not.to.include('out of memory');
+  });
+
+  it('limits what an instance writes to its disk quota, /tmp included: past it, "No space left on device"', async () => {
+    const writer = [
+      'head -c 33554432 /dev/zero > "$HOME/ok" && echo "home: wrote $(wc -c < "$HOME/ok")"',
+      'head -c 104857600 /dev/zero > /tmp/big; echo "tmp: status $?"',
+      'rm -f /tmp/big "$HOME/ok"; head -c 33554432 /dev/zero > /tmp/again && echo "tmp: room again"',
+      'exec sleep 600',
+    ].join('; ');
+    const bp = await sidecarBuildpack(path.join(root, 'disk-bp'), { writer: { command: writer, memory: 32 } });
+    const d = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP], diskMb: 64 });
+    expect(await until(() => d.logs().includes('tmp: room again')), d.logs()).to.equal(true);
+    const tag = '[APP/PROC/WEB/SIDECAR/WRITER/0]';
+    expect(d.logs()).to.include(`${tag} OUT home: wrote 33554432`);
+    expect(d.logs()).to.include(`${tag} ERR head: error writing 'standard output': No space left on device`);
+    expect(d.logs()).to.include(`${tag} OUT tmp: status 1`);
+    await d.delete();
+    deployments = [];
+    // the loop devices go with the containers' mount namespaces (the kernel frees those a moment later)
+    const attached = async () => {
+      const blocks = (await readdir('/sys/block')).filter((b) => b.startsWith('loop'));
+      const files = await Promise.all(blocks.map((b) => readFile(`/sys/block/${b}/loop/backing_file`, 'utf8').catch(() => '')));
+      return files.filter((f) => f.includes(root));
+    };
+    expect(await until(async () => (await attached()).length === 0, 10000), (await attached()).join()).to.equal(true);
   });
 
   /** `sidecar-buildpack push` as its own process (from the sources), its output gathered. */

@@ -49,10 +49,15 @@ export interface CellSupport {
   tools: ContainerTools;
   /** Absent when not root: a user namespace's containers get no cgroups here. */
   cgroups?: CgroupRoots;
+  /**
+   * Disk limits: each instance writes into an ext4 image of its disk quota, loop-mounted in its
+   * own mount namespace (`mkfs.ext4`, and loop devices; root only). Absent: no disk limit.
+   */
+  disk?: { mkfs: string };
 }
 
 /** What containers in a user namespace (not root) cannot reproduce (their notice lists it). */
-export const ROOTLESS_GAPS = ['memory and pid limits (cgroups need root here: no out-of-memory kills)'];
+export const ROOTLESS_GAPS = ['memory and pid limits (cgroups need root here: no out-of-memory kills)', 'disk limits (loop devices need root)'];
 
 /** The one notice of containers in a user namespace. */
 export function rootlessNotice(): string {
@@ -88,7 +93,17 @@ function probe(): CellSupport | string {
     timeout: 10000,
   });
   if (r.status !== 0) return `namespaces cannot be made here${rootless ? ' (not root: in a user namespace)' : ''}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
-  return { tools, ...(cgroups ? { cgroups } : {}) };
+  const disk = rootless ? undefined : probeDisk(found.unshare, found.sh);
+  return { tools, ...(cgroups ? { cgroups } : {}), ...(disk ? { disk } : {}) };
+}
+
+/** mkfs.ext4 and a loop mount of a small image, in a mount namespace of its own (gone with it). */
+function probeDisk(unshare: string, sh: string): CellSupport['disk'] {
+  const mkfs = findTool('mkfs.ext4');
+  if (!mkfs) return undefined;
+  const script = `set -e; d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; truncate -s 4M "$d/img"; "$1" -q -F "$d/img"; mkdir "$d/m"; mount -o loop,nodev,nosuid "$d/img" "$d/m"; umount "$d/m"`;
+  const r = spawnSync(unshare, ['--mount', '--propagation', 'private', '--', sh, '-c', script, 'sbp-disk-probe', mkfs], { encoding: 'utf8', timeout: 10000 });
+  return r.status === 0 ? { mkfs } : undefined;
 }
 
 /** The decision for one platform: the mode, and why not containers when not. */

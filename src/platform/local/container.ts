@@ -66,6 +66,13 @@ export interface ContainerLayout {
    */
   overlay?: { lower: string; upper: string; work: string; dest: string; deferred?: boolean };
   binds: Bind[];
+  /**
+   * The disk limit: the ext4 file system in `image` (its size the quota) is mounted over the host
+   * folder `dir` in this container's mount namespace only, before anything else; `dirs` are made
+   * in it then (the overlay's upper and work, the /tmp folder), `owned` given to vcap, `sticky`
+   * made 1777. What the processes write, /tmp included, then fails with ENOSPC past the quota.
+   */
+  disk?: { image: string; dir: string; dirs: string[]; owned: string[]; sticky: string[] };
   /** A host folder bound at /tmp (staging: the builder's folders, on one file system; instances: a fresh folder on disk); default a tmpfs. */
   tmp?: string;
   /** Directories created inside the container after the mounts (e.g. /home/vcap for staging). */
@@ -287,6 +294,7 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
   const lines = [
     'set -eu',
     `R=${shq(r)}`,
+    ...diskLines(layout),
     ...stepLines([...first, ...between, ...second], tablePath, tables),
     ...networkLines(layout),
     `[ ! -x /usr/bin/hostname ] || hostname ${shq(layout.hostname)}`,
@@ -300,6 +308,19 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
     INIT,
   ];
   return { script: lines.join('\n'), tables };
+}
+
+/** The layout's disk image mounted over its folder, and the folders made in it (see ContainerLayout.disk). */
+function diskLines(layout: ContainerLayout): string[] {
+  const d = layout.disk;
+  if (!d) return [];
+  const q = (ps: string[]) => ps.map(shq).join(' ');
+  return [
+    `mount -o loop,nodev,nosuid ${shq(d.image)} ${shq(d.dir)}`,
+    `mkdir -p ${q(d.dirs)}`,
+    ...(d.owned.length ? [`chown ${VCAP_UID}:${VCAP_UID} ${q(d.owned)}`] : []),
+    ...(d.sticky.length ? [`chmod 1777 ${q(d.sticky)}`] : []),
+  ];
 }
 
 /** `unshare` flags: a net namespace only when the layout has a network. */

@@ -17,7 +17,7 @@ import { runTask, type TaskContainer } from '../task.js';
 import { DeployError, type AppSpec, type Deployment, type Platform, type ProcessInfo, type StagingResult, type TaskOptions, type TaskResult } from '../types.js';
 import { launcherArgs } from './launcher.js';
 import { spawnGroup, stopGroup, type GroupProcess } from './process-group.js';
-import { launcherPaths, type AppIdentity } from './env.js';
+import { DEFAULT_DISK_MB, launcherPaths, type AppIdentity } from './env.js';
 import { LogBook } from './log-book.js';
 import { Cell, chooseIsolation, processModeNotice, rootlessNotice, type CellChoice, type Isolation, type IsolationRequest } from './cell.js';
 import { freePort } from './ports.js';
@@ -157,6 +157,7 @@ export class LocalPlatform implements Platform {
           hostPort: await freePort(),
           hostname: identity.guid.slice(0, 18),
           nodePath: process.execPath,
+          diskMb: app.processes?.find((p) => p.type === 'web')?.diskMb ?? identity.diskMb ?? DEFAULT_DISK_MB,
         })
       : undefined;
     const fail = async (phase: 'staging' | 'sidecars' | 'starting', message: string, extra?: { exitStatus?: number; cause?: unknown }) => {
@@ -243,6 +244,7 @@ export class LocalPlatform implements Platform {
               hostPort,
               hostname: identity.guid.slice(0, 18),
               nodePath: process.execPath,
+              diskMb: plan.spec.diskMb ?? identity.diskMb ?? DEFAULT_DISK_MB,
             })
           : new ProcessSandboxes(staged.dropletDir, lifecycleDir, hostPort);
         runners.push(
@@ -313,6 +315,7 @@ export class LocalPlatform implements Platform {
           hostPort: 0,
           hostname: identity.guid.slice(0, 18),
           nodePath: process.execPath,
+          diskMb: identity.diskMb ?? DEFAULT_DISK_MB,
         })
       : undefined;
     // Process mode: each task gets a fresh copy of the droplet (its "container"), removed after.

@@ -2,12 +2,13 @@
 // the stack, a private network, cgroup limits), or — in process mode — the deploy dir on this
 // machine. The runner drives both through the same small interface.
 
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { BuildpackError } from '../../errors.js';
 import { Cell, VCAP_UID, writeEtcFiles } from './cell.js';
 import { ContainerCgroup } from './cgroups.js';
-import { Container, stopProcess, type ContainerProcess } from './container.js';
+import { Container, spawnerFor, stopProcess, type ContainerLayout, type ContainerProcess, type ContainerTools } from './container.js';
 import { launcherFile } from './launcher.js';
 import type { LineWriter } from './log-book.js';
 import { portAnswers } from './ports.js';
@@ -125,7 +126,8 @@ export class ContainerSandboxes implements SandboxFactory {
 
   constructor(
     private readonly cell: Cell,
-    private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string },
+    /** `diskMb`: the disk quota of each container (CC's disk_quota, default 1024). */
+    private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string; diskMb: number },
   ) {}
 
   /** The host port routed to this instance (CF_INSTANCE_PORT). */
@@ -153,15 +155,25 @@ export class ContainerSandboxes implements SandboxFactory {
     const dir = path.join(this.o.instancesDir, String(n));
     await rm(dir, { recursive: true, force: true });
     // upper and work in one folder: a deferred overlay binds it whole (overlayfs wants them under one mount)
-    const overlay = { upper: path.join(dir, 'rw', 'upper'), work: path.join(dir, 'rw', 'work') };
-    for (const d of [path.join(dir, 'root'), overlay.upper, overlay.work]) await mkdir(d, { recursive: true });
+    const rw = path.join(dir, 'rw');
+    const overlay = { upper: path.join(rw, 'upper'), work: path.join(rw, 'work') };
     // /tmp is on disk, as the container's own /tmp is on a cell (a tmpfs would charge what the
     // app writes there to its memory limit, and an app that fits on a foundation would be killed)
-    const tmp = path.join(dir, 'tmp');
-    await mkdir(tmp);
-    await chmod(tmp, 0o1777);
-    // rootless: this user's files are vcap's inside already
-    if (!this.cell.support.tools.rootless) await chown(overlay.upper, VCAP_UID, VCAP_UID);
+    const tmp = path.join(rw, 'tmp');
+    await mkdir(path.join(dir, 'root'), { recursive: true });
+    await mkdir(rw);
+    let disk: ContainerLayout['disk'];
+    if (this.cell.support.disk) {
+      // the disk quota: the writable folders live in a file system of that size (made in the container)
+      const image = path.join(dir, 'disk.img');
+      await makeDiskImage(this.cell.support.tools, this.cell.support.disk.mkfs, image, this.o.diskMb);
+      disk = { image, dir: rw, dirs: [overlay.upper, overlay.work, tmp], owned: [overlay.upper], sticky: [tmp] };
+    } else {
+      for (const d of [overlay.upper, overlay.work, tmp]) await mkdir(d);
+      await chmod(tmp, 0o1777);
+      // rootless: this user's files are vcap's inside already
+      if (!this.cell.support.tools.rootless) await chown(overlay.upper, VCAP_UID, VCAP_UID);
+    }
     const { ip, address } = this.cell.address(n);
     const etcFiles = await writeEtcFiles(path.join(dir, 'etc'), this.o.hostname, ip);
     let container: Container | undefined;
@@ -179,6 +191,7 @@ export class ContainerSandboxes implements SandboxFactory {
         base: { kind: 'stack', stackBin, etcFiles, localeDir: await this.cell.locale() },
         overlay: { lower: deferredFrom ?? this.o.dropletDir, ...overlay, dest: '/home/vcap', deferred },
         tmp,
+        ...(disk ? { disk } : {}),
         binds: [{ src: this.o.lifecycleDir, dest: '/tmp/lifecycle', readOnly: true }],
         network: { address },
       });
@@ -270,4 +283,26 @@ export class ContainerSandboxes implements SandboxFactory {
     await this.takeWarm(-1);
     if (this.listening) await this.route.close();
   }
+}
+
+/**
+ * A sparse file holding an empty ext4 file system with about `quotaMb` MB free (the metadata of
+ * `-i 16384` without journal or reserved blocks is 3 % of it: the image is that much larger).
+ */
+export async function makeDiskImage(tools: ContainerTools, mkfs: string, image: string, quotaMb: number): Promise<void> {
+  const bytes = (Math.ceil(quotaMb * 1.035) + 1) * 1024 * 1024;
+  const fh = await open(image, 'wx', 0o600);
+  try {
+    await fh.truncate(bytes);
+  } finally {
+    await fh.close();
+  }
+  const p = spawnerFor(tools).spawn({ file: mkfs, args: ['-q', '-F', '-m', '0', '-O', '^has_journal,^resize_inode', '-i', '16384', image], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdout: 'ignore', stderr: 'pipe' });
+  let err = '';
+  p.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    p.once('error', () => resolve(127));
+    p.once('close', (c: number | null) => resolve(c));
+  });
+  if (code !== 0) throw new BuildpackError('CONTAINER_FAILED', `cannot make the instance's disk (${mkfs} exit status ${code}): ${err.trim() || 'no message'}`);
 }
