@@ -66,6 +66,15 @@ describe('reliability: crashes and concurrency', () => {
       expect(await tree(dirs.cache)).to.deep.equal(['dependencies/']);
     });
 
+    it('a reader of its output that goes away (the pipe closed) does not fail the staging', async () => {
+      const bp = await buildpack();
+      const dirs = await stagingDirs(root.dir);
+      const run = await runSupply(bp, dirs, { onSpawn: (child) => child.stdout?.destroy() });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stderr).not.to.include('EPIPE');
+      expect(await verifyInstalled(dirs.deps, dep.files)).to.deep.equal([]);
+    });
+
     it('cache/dependencies being a file is named', async () => {
       const bp = await buildpack();
       const dirs = await stagingDirs(root.dir);

@@ -28,7 +28,21 @@ function removeTempRuntime(): void {
   }
 }
 
+/**
+ * The builder reads our output to the end; should a reader go away (a pipe closed early), the
+ * staging still finishes and exits with its own status: what is written after that is lost, and
+ * no EPIPE crashes the process.
+ */
+function surviveClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+    });
+  }
+}
+
 async function main(): Promise<number> {
+  surviveClosedOutput();
   removeTempRuntime();
   const logger = new StagingLogger(process.stdout, { debug: Boolean(process.env.BP_DEBUG) });
   const args = process.argv.slice(2);
