@@ -24,7 +24,7 @@ export const PROCESS_MODE_GAPS = [
   'the droplet at /home/vcap (processes run from the deploy dir on this machine)',
   'the stack (host tools and runtimes such as node and python3 are on PATH)',
   'a private network per instance (apps share the host network: ports can collide, 127.0.0.1-only apps pass the health check)',
-  'memory, pid and open-file limits (no out-of-memory kills)',
+  'memory, pid, open-file and disk limits (no out-of-memory kills, no full disk)',
   'stopping by pid (process groups are signalled) and destroying the container (daemons can survive)',
   'a fresh container per restart (files of the previous instance survive)',
 ];
