@@ -358,6 +358,20 @@ EOF`,
     expect(await until(async () => (await attached()).length === 0, 10000), (await attached()).join()).to.equal(true);
   });
 
+  it('counts the droplet against the disk quota, as a cell that unpacks it into the container does', async () => {
+    // a 40 MB file in the app: of a 64 MB quota about 24 MB are left to write
+    const writer = 'head -c 33554432 /dev/zero > /tmp/f; echo "32 MB: status $?"; rm -f /tmp/f; head -c 8388608 /dev/zero > /tmp/f; echo "8 MB: status $?"; exec sleep 600';
+    const bp = await sidecarBuildpack(path.join(root, 'reserve-bp'), { writer: { command: writer, memory: 32 } });
+    const d = await push({ ...PERL_FILES, 'big.bin': 'x'.repeat(40 * 1024 * 1024) }, { buildpacks: [bp, FINAL_BP], diskMb: 64 });
+    expect(await until(() => d.logs().includes('8 MB: status')), d.logs()).to.equal(true);
+    expect(d.logs()).to.include('[APP/PROC/WEB/SIDECAR/WRITER/0] OUT 32 MB: status 1');
+    expect(d.logs()).to.include('[APP/PROC/WEB/SIDECAR/WRITER/0] OUT 8 MB: status 0');
+    // a restart's fresh container counts it too (made with the droplet complete)
+    await d.kill('web');
+    await d.waitUntilRunning({ minRestarts: 1, timeoutMs: 30000 });
+    expect(await until(() => d.logs().split('OUT 32 MB: status 1').length === 3), d.logs()).to.equal(true);
+  });
+
   /** `sidecar-buildpack push` as its own process (from the sources), its output gathered. */
   /** `push` as a process of its own (`asUser`: with that uid and gid, through setpriv). */
   function spawnPush(app: string, args: string[], o: { asUser?: number; home?: string } = {}) {
@@ -424,6 +438,8 @@ EOF`,
     const { child, io, exited } = spawnPush(app, ['-b', bp, '-b', FINAL_BP, '--work-root', path.join(own, 'work'), '--env', marker], { asUser: NOBODY, home: own });
     try {
       expect(await until(() => io.out.includes('probe addr='), 60000), io.out).to.equal(true);
+      // the sidecar's line can come before web listens: the route answers once the instance is healthy
+      expect(await until(() => io.out.includes('[CELL/0] OUT Container became healthy'), 60000), io.out).to.equal(true);
       const url = /url: (http:\/\/127\.0\.0\.1:\d+)/.exec(io.out)?.[1];
       expect(await (await fetch(`${url}/write`)).text(), io.out).to.equal('written');
       expect(io.out).to.include('[CELL/0] ERR local platform: not root, so containers run in a user namespace (this user is vcap inside); they cannot reproduce: memory and pid limits');

@@ -72,7 +72,7 @@ export interface ContainerLayout {
    * in it then (the overlay's upper and work, the /tmp folder), `owned` given to vcap, `sticky`
    * made 1777. What the processes write, /tmp included, then fails with ENOSPC past the quota.
    */
-  disk?: { image: string; dir: string; dirs: string[]; owned: string[]; sticky: string[] };
+  disk?: { image: string; dir: string; dirs: string[]; owned: string[]; sticky: string[]; reserveBytes?: number };
   /** A host folder bound at /tmp (staging: the builder's folders, on one file system; instances: a fresh folder on disk); default a tmpfs. */
   tmp?: string;
   /** Directories created inside the container after the mounts (e.g. /home/vcap for staging). */
@@ -85,12 +85,13 @@ export interface ContainerLayout {
 const DEFERRED = '/.sbp-deferred';
 
 /** The script that mounts a deferred overlay at `dest` from inside the container, then drops its folders. */
-export function deferredOverlayScript(layout: { upper: string; work: string }, dest: string): string {
+export function deferredOverlayScript(layout: { upper: string; work: string }, dest: string, reserveBytes = 0): string {
   const d = DEFERRED;
   const upper = `${d}/rw/${path.basename(layout.upper)}`;
   const work = `${d}/rw/${path.basename(layout.work)}`;
   return [
     'set -eu',
+    ...(reserveBytes > 0 ? [`fallocate -l ${Math.floor(reserveBytes)} ${d}/rw/${DROPLET_RESERVE}`] : []),
     `mount -t overlay sbp-droplet -o ${shq(`lowerdir=${d}/lower,upperdir=${upper},workdir=${work}`)} ${shq(dest)}`,
     `umount ${d}/lower ${d}/rw`,
     `rmdir ${d}/lower ${d}/rw ${d}`,
@@ -320,8 +321,15 @@ function diskLines(layout: ContainerLayout): string[] {
     `mkdir -p ${q(d.dirs)}`,
     ...(d.owned.length ? [`chown ${VCAP_UID}:${VCAP_UID} ${q(d.owned)}`] : []),
     ...(d.sticky.length ? [`chmod 1777 ${q(d.sticky)}`] : []),
+    ...(d.reserveBytes ? [`fallocate -l ${Math.floor(d.reserveBytes)} ${shq(path.join(d.dir, DROPLET_RESERVE))}`] : []),
   ];
 }
+
+/**
+ * A file at the disk's root, outside every folder the container sees, as large as the droplet: a
+ * cell unpacks the droplet into the container, so it counts against the disk quota there.
+ */
+const DROPLET_RESERVE = '.sbp-droplet';
 
 /** `unshare` flags: a net namespace only when the layout has a network. */
 export function unshareArgs(tools: ContainerTools, layout: ContainerLayout, script: string): string[] {
@@ -526,11 +534,11 @@ export class Container {
    * Mount the layout's deferred overlay (CONTRACT §2: the droplet at /home/vcap): runs as root in
    * the container's mount namespace, before any process of the app is started.
    */
-  async mountOverlay(layout: { upper: string; work: string }, dest: string): Promise<void> {
+  async mountOverlay(layout: { upper: string; work: string }, dest: string, reserveBytes = 0): Promise<void> {
     const userns = this.tools.rootless ? ['-U', '--preserve-credentials'] : [];
     const child = spawnerFor(this.tools).spawn({
       file: this.tools.setpriv,
-      args: ['--pdeathsig', 'KILL', '--', this.tools.nsenter, '-t', String(this.initPid), ...userns, '-m', '--', '/bin/sh', '-c', deferredOverlayScript(layout, dest)],
+      args: ['--pdeathsig', 'KILL', '--', this.tools.nsenter, '-t', String(this.initPid), ...userns, '-m', '--', '/bin/sh', '-c', deferredOverlayScript(layout, dest, reserveBytes)],
       env: { PATH: '/usr/bin:/bin' },
       stdout: 'ignore',
       stderr: 'pipe',

@@ -2,7 +2,7 @@
 // the stack, a private network, cgroup limits), or — in process mode — the deploy dir on this
 // machine. The runner drives both through the same small interface.
 
-import { chmod, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { BuildpackError } from '../../errors.js';
@@ -130,6 +130,18 @@ export class ContainerSandboxes implements SandboxFactory {
     private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string; diskMb: number },
   ) {}
 
+  private reserve: Promise<number> | undefined;
+
+  /**
+   * What of the disk quota the droplet takes, as on a cell, which unpacks it into the container:
+   * its size on disk (each inode once), at most the quota less 16 MiB (a droplet larger than the
+   * quota is not refused here, as the text a cell gives is not known).
+   */
+  private dropletReserve(): Promise<number> {
+    this.reserve ??= diskBytes(this.o.dropletDir).then((bytes) => Math.max(0, Math.min(bytes, (this.o.diskMb - 16) * 1024 * 1024)));
+    return this.reserve;
+  }
+
   /** The host port routed to this instance (CF_INSTANCE_PORT). */
   get hostPort(): number {
     return this.o.hostPort;
@@ -167,7 +179,9 @@ export class ContainerSandboxes implements SandboxFactory {
       // the disk quota: the writable folders live in a file system of that size (made in the container)
       const image = path.join(dir, 'disk.img');
       await makeDiskImage(this.cell.support.tools, this.cell.support.disk.mkfs, image, this.o.diskMb);
-      disk = { image, dir: rw, dirs: [overlay.upper, overlay.work, tmp], owned: [overlay.upper], sticky: [tmp] };
+      // a droplet being staged is counted once it is complete (mountOverlay)
+      const reserveBytes = deferred ? 0 : await this.dropletReserve();
+      disk = { image, dir: rw, dirs: [overlay.upper, overlay.work, tmp], owned: [overlay.upper], sticky: [tmp], reserveBytes };
     } else {
       for (const d of [overlay.upper, overlay.work, tmp]) await mkdir(d);
       await chmod(tmp, 0o1777);
@@ -226,7 +240,7 @@ export class ContainerSandboxes implements SandboxFactory {
       await cgroup?.remove();
     };
     try {
-      if (b.deferred) await b.container.mountOverlay(b.overlay, '/home/vcap');
+      if (b.deferred) await b.container.mountOverlay(b.overlay, '/home/vcap', this.cell.support.disk ? await this.dropletReserve() : 0);
       await cgroup?.create(memoryMb, INSTANCE_PIDS);
       // each process's own memory group, its limit as the platform computes it
       for (const p of processes) await cgroup?.createProcessGroup(groupOf(p.name), p.memoryMb);
@@ -305,4 +319,21 @@ export async function makeDiskImage(tools: ContainerTools, mkfs: string, image: 
     p.once('close', (c: number | null) => resolve(c));
   });
   if (code !== 0) throw new BuildpackError('CONTAINER_FAILED', `cannot make the instance's disk (${mkfs} exit status ${code}): ${err.trim() || 'no message'}`);
+}
+
+/** Bytes `dir` takes on disk: allocated blocks of every file, folder and link, each inode once. */
+export async function diskBytes(dir: string): Promise<number> {
+  const seen = new Set<string>();
+  let total = 0;
+  const walk = async (p: string): Promise<void> => {
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return;
+    const id = `${st.dev}:${st.ino}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    total += st.blocks * 512;
+    if (st.isDirectory()) await Promise.all((await readdir(p).catch(() => [] as string[])).map((e) => walk(path.join(p, e))));
+  };
+  await walk(dir);
+  return total;
 }

@@ -32,7 +32,7 @@ export const STACK_TOOLS: readonly string[] = [
   'kill', 'ps', 'pgrep', 'pkill', 'pidof', 'top', 'free', 'uptime', 'watch', 'pmap', 'killall', 'pstree', 'fuser', 'logger',
   'setpriv', 'setsid', 'nsenter', 'unshare', 'prlimit', 'flock', 'getopt', 'more', 'renice', 'taskset', 'ionice', 'rev',
   'script', 'mesg', 'which', 'run-parts', 'tempfile', 'getent', 'iconv', 'ldd', 'locale', 'hostname', 'dnsdomainname',
-  'mount', 'umount', 'findmnt', 'lsblk', 'su', 'sudo',
+  'mount', 'umount', 'findmnt', 'lsblk', 'fallocate', 'su', 'sudo',
   // text, files, archives
   'find', 'xargs', 'grep', 'egrep', 'fgrep', 'sed', 'awk', 'mawk', 'diff', 'cmp', 'diff3', 'sdiff', 'patch', 'gzip', 'gunzip',
   'zcat', 'tar', 'xz', 'unxz', 'xzcat', 'lzma', 'unlzma', 'bzip2', 'bunzip2', 'bzcat', 'zip', 'unzip', 'less', 'file', 'xxd',
@@ -67,7 +67,7 @@ async function hostTool(name: string): Promise<string | undefined> {
 }
 
 /** Version of the directory layout: bump when STACK_TOOLS or the build changes. */
-const STACK_VERSION = 'cflinuxfs4-v1';
+const STACK_VERSION = 'cflinuxfs4-v2';
 
 /**
  * `<workRoot>/stack/<version>/bin`, holding the stack's tools (hard links to the host's files when
