@@ -31,6 +31,10 @@ for (const e of entries) {
     legalComments: 'eof',
     write: false,
     logLevel: 'warning',
+    // modules loaded on first use (`await import('node:http')`) become require() calls: dist/run.cjs
+    // runs the supply bundle from a V8 code cache, and a script V8 takes from a cache has lost the
+    // loader import() needs (node 20: ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING)
+    supported: { 'dynamic-import': false },
     // ESM sources may use import.meta.url; in the CommonJS bundle it is the bundle's own URL
     define: { 'import.meta.url': '__bundleUrl' },
     banner: {
