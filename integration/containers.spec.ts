@@ -141,6 +141,12 @@ describe('local platform containers (issue 10)', function () {
     expect(probe.PATH).to.match(/(^|:)\/usr\/local\/bin:\/usr\/bin:\/bin$/);
   });
 
+  it("sources .profile.d in the launcher's own bash: $0 the launcher's path, $1 the app dir, $2 the command", async () => {
+    const d = await push({ ...PERL_FILES, '.profile.d/argv.sh': 'echo "argv0=$0 app=$1 cmd=$2"\n' });
+    await until(() => d.logs().includes('argv0='));
+    expect(d.logs()).to.include('[APP/PROC/WEB/0] OUT argv0=/tmp/lifecycle/launcher app=/home/vcap/app cmd=perl server.pl');
+  });
+
   it('starts the first instance in a container made while the final buildpack ran: the droplet mounted, nothing of the host left in it', async () => {
     const d = await push({});
     const sh = async (c: string) => (await d.get(`/sh?c=${encodeURIComponent(c)}`)).body;

@@ -32,8 +32,11 @@ ${exec}
 `;
 }
 
-/** The launcher's program name (argv0 of the bash script). */
-export const LAUNCHER_ARGV0 = 'launcher';
+/**
+ * The bash script's `$0`: the launcher's own argv[0] (launcher_unix.go passes `os.Args[0]`), which
+ * is the path the executor runs it by.
+ */
+export const LAUNCHER_ARGV0 = '/tmp/lifecycle/launcher';
 
 /** argv for `/bin/bash`: `-c <script> <argv0> <appDir> <command>`. */
 export function launcherArgs(appDir: string, command: string, entrypointPrefix?: string): string[] {
@@ -50,16 +53,15 @@ export function logSource(processType: string, sidecar?: string): string {
  * `/tmp/lifecycle/launcher <app dir> <command> <metadata>`: what the platform's launcher binary
  * does before its script (launcher/env): HOME is the app dir, TMPDIR and DEPS_DIR beside it,
  * VCAP_PLATFORM_OPTIONS unset; then the script with `$1` = the app dir and `$2` = the command.
+ * The binary execs `bash -c <script>` with `$0` its own path; this file is that bash already, so
+ * the script runs in it, with the same `$0` (the file's path), `$1` and `$2`: one bash start, not two.
  */
 export function launcherFile(entrypointPrefix?: string): string {
   return `#!/bin/bash
 app=$(cd "$1" && pwd) || exit 1
 export HOME="$app" TMPDIR="\${app%/*}/tmp" DEPS_DIR="\${app%/*}/deps"
 unset VCAP_PLATFORM_OPTIONS
-exec /bin/bash -c ${shellQuote(launcherScript(entrypointPrefix))} ${LAUNCHER_ARGV0} "$app" "$2"
-`;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+set -- "$app" "$2"
+unset app
+${launcherScript(entrypointPrefix)}`;
 }
