@@ -326,6 +326,21 @@ EOF`,
     expect(logs).to.include('"exit_description"=>"APP/PROC/WEB/SIDECAR/HOG: Exited with status 137 (out of memory)"');
   });
 
+  it('limits a staging to the larger of the app memory and 1024 MB, with 16384 files open; past it the builder exits "(out of memory)"', async () => {
+    // the app has 256 MB: a perl holding 400 MB (twice that at its peak: the string, then its copy)
+    // fits at staging (CC stages in max(app, minimum_staging_memory_mb)), one holding 1200 MB does not
+    const alloc = (mb: number) => `perl -e '$| = 1; my $x = "a" x (${mb} * 1024 * 1024); print "allocated ${mb} MB\\n"'`;
+    const bp = await supplyBuildpack(path.join(root, 'staging-hog-bp'), `echo "staging nofile $(ulimit -n)"\n${alloc(400)}\n${alloc(1200)}`);
+    const e = await push(PERL_FILES, { buildpacks: [bp, FINAL_BP] }).catch((x: unknown) => x);
+    expect(e).to.be.instanceOf(DeployError);
+    const logs = (e as DeployError).logs;
+    expect(logs).to.include('[STG/0] OUT staging nofile 16384');
+    expect(logs).to.include('[STG/0] OUT allocated 400 MB');
+    expect(logs).not.to.include('allocated 1200 MB');
+    expect(logs).to.include('[STG/0] ERR Failed to run all supply scripts: exit status 137');
+    expect(logs).to.include('[STG/0] OUT Exit status 225 (out of memory)');
+  });
+
   it('keeps /tmp on disk: a sidecar writing twice its memory into /tmp is not killed', async () => {
     // on a cell /tmp is the container's disk; in a tmpfs the pages would count as the writer's memory
     const writer = 'head -c 67108864 /dev/zero > /tmp/big && echo "wrote $(wc -c < /tmp/big) bytes to a $(stat -f -c %T /tmp) /tmp"; exec sleep 600';

@@ -42,6 +42,11 @@ export const CONTAINER_PATH = '/usr/local/bin:/usr/bin:/bin';
 export const DEFAULT_LANG = 'en_US.UTF-8';
 /** capi-release's default `staging.minimum_staging_memory_mb` (NonQuotaValidatingStagingMemoryCalculator). */
 export const MIN_STAGING_MEMORY_MB = 1024;
+/**
+ * capi-release's default `staging.minimum_staging_file_descriptor_limit`: the builder's `nofile`
+ * (CC's staging_action_builder.rb sets it as the run action's resource limit).
+ */
+export const STAGING_FILE_DESCRIPTOR_LIMIT = 16384;
 /** capi-release's default `staging.minimum_staging_disk_mb`. */
 export const MIN_STAGING_DISK_MB = 4096;
 /** CC's default `default_app_disk_in_mb`. */

@@ -45,6 +45,9 @@ export interface RunScriptOptions {
   signal?: AbortSignal;
   /** In a container: run as this user (the builder runs buildpacks as vcap). */
   uid?: number;
+  /** In a container: the cgroup.procs files the script joins (the staging's limits), and `ulimit -n`. */
+  procsFiles?: string[];
+  nofile?: number;
 }
 
 /** Spawn `file args...` and wait for it. Never rejects: failures are in the outcome. */
@@ -95,7 +98,7 @@ export async function runInContainer(container: Container, hostFile: string, fil
   let stdout = '';
   const capture: LineWriter = { write: (c) => (stdout += c.toString()), end: () => undefined };
   const out: LineWriter | undefined = options.capture ? capture : options.out;
-  const p = container.exec({ argv: [file, ...args], env: options.env, cwd: options.cwd, uid: options.uid }, { stdout: out, stderr: options.err });
+  const p = container.exec({ argv: [file, ...args], env: options.env, cwd: options.cwd, uid: options.uid, procsFiles: options.procsFiles, nofile: options.nofile }, { stdout: out, stderr: options.err });
   const info = await p.exited;
   // as the builder's exec does, the outcome waits for the script's output to be complete
   await p.closed;

@@ -11,7 +11,8 @@ import type { StagingResult } from '../types.js';
 import { buildpackMetadata } from './buildpack-metadata.js';
 import { malformedMessage, resolveBuildpack, type ResolvedBuildpack } from './buildpack-source.js';
 import { copyApp } from './cfignore.js';
-import { CONTAINER_PATH, stagingEnv, type AppIdentity } from './env.js';
+import { ContainerCgroup } from './cgroups.js';
+import { CONTAINER_PATH, MIN_STAGING_MEMORY_MB, STAGING_FILE_DESCRIPTOR_LIMIT, stagingEnv, type AppIdentity } from './env.js';
 import { LaunchParseError, mergeLaunch, parseLaunchYml, parseProcfile, parseRelease, toResultParts, type LaunchProcess, type MergeNote } from './launch-merge.js';
 import type { LogBook } from './log-book.js';
 import type { Cell } from './cell.js';
@@ -19,6 +20,7 @@ import { VCAP_UID, writeEtcFiles } from './cell.js';
 import { Container, type Bind } from './container.js';
 import { withVendoredNode } from './vendored-node.js';
 import { linkTree, writtenInPlace, type LinkedFile } from './cache-copy.js';
+import { INSTANCE_PIDS } from './sandbox.js';
 import { exists, isExecutable, runInContainer, runScript, type ScriptOutcome } from './script.js';
 
 export const SUPPLY_FAIL = 'Failed to run all supply scripts';
@@ -32,6 +34,8 @@ export const RELEASE_FAIL = 'Failed to build droplet release';
 /** A staging failure: the builder's message; `exitStatus` as the builder derives it. */
 export class BuilderFailure extends Error {
   readonly exitStatus: number;
+  /** The staging container's memory limit was hit (the kernel killed a process of it). */
+  outOfMemory = false;
   constructor(message: string) {
     super(message);
     this.exitStatus = builderExitStatus(message);
@@ -103,7 +107,8 @@ export async function stage(input: StageInput): Promise<StageOutput> {
   } catch (e) {
     if (e instanceof BuilderFailure) {
       log.add(TAG, 'ERR', e.message);
-      log.add(TAG, 'OUT', `Exit status ${e.exitStatus}`);
+      // the executor's run step: an exit in a container that had an OOM kill says so (run_step.go)
+      log.add(TAG, 'OUT', `Exit status ${e.exitStatus}${e.outOfMemory ? ' (out of memory)' : ''}`);
     } else if (e instanceof StagingStopped) log.add(TAG, 'ERR', e.message);
     throw e;
   } finally {
@@ -178,6 +183,10 @@ async function build(input: StageInput): Promise<StageOutput> {
   // the container is made while the app and the cache are copied in (its binds are those folders)
   const creating = input.cell && n > 0 ? stagingContainer(input.cell, input.signal, workDir, resolved, inside, { tmp, home }) : undefined;
   creating?.catch(() => undefined);
+  // the staging task's limits (CC: memory max(app, minimum_staging_memory_mb); the cell's pids limit)
+  const limiting = creating && input.cell?.support.cgroups ? stagingCgroup(input.cell, input.app.memoryMb) : undefined;
+  limiting?.catch(() => undefined);
+  let cgroup: ContainerCgroup | undefined;
   let container: Container | undefined;
   let cacheKeys: string[];
   let linked: LinkedFile[] = [];
@@ -203,9 +212,11 @@ async function build(input: StageInput): Promise<StageOutput> {
       // the scripts run as vcap (CONTRACT §1): what they write to is theirs (rootless: already)
       if (!input.cell.support.tools.rootless) await Promise.all([buildDir, cacheCopy, contents, home].map((d) => chownTree(d, VCAP_UID)));
       container = await creating;
+      cgroup = await limiting;
     }
   } catch (e) {
     await (await creating?.catch(() => undefined))?.destroy();
+    await (await limiting?.catch(() => undefined))?.remove();
     if (input.signal?.aborted) throw new StagingStopped();
     throw e;
   }
@@ -231,7 +242,8 @@ async function build(input: StageInput): Promise<StageOutput> {
       const hostFile = path.join(bp.dir, 'bin', script);
       const file = `${inside.buildpack(i)}/bin/${script}`;
       if (!(await isExecutable(hostFile))) log.add(TAG, 'ERR', `WARNING: buildpack script '/bin/${script}' is not executable`);
-      const opts = { env, cwd: inside.build, out: capture ? undefined : out(), err: err(), capture, signal: input.signal, uid: VCAP_UID };
+      const limits = container ? { procsFiles: cgroup?.procsFiles() ?? [], nofile: STAGING_FILE_DESCRIPTOR_LIMIT } : {};
+      const opts = { env, cwd: inside.build, out: capture ? undefined : out(), err: err(), capture, signal: input.signal, uid: VCAP_UID, ...limits };
       const r = container ? await runInContainer(container, hostFile, file, args, opts) : await runScript(file, args, opts);
       if (input.signal?.aborted) throw new StagingStopped();
       return r;
@@ -301,6 +313,7 @@ async function build(input: StageInput): Promise<StageOutput> {
     const prefix = last.config?.entrypoint_prefix;
     return { dropletDir: staged, result, entrypointPrefix: typeof prefix === 'string' && prefix ? prefix : undefined, notes };
   } catch (e) {
+    if (e instanceof BuilderFailure && (await cgroup?.oomKilled())) e.outOfMemory = true;
     // the kept cache stays as it was, unless the scripts wrote into its (linked) files in place
     const written = await writtenInPlace(linked);
     if (written) {
@@ -311,7 +324,17 @@ async function build(input: StageInput): Promise<StageOutput> {
   } finally {
     input.signal?.removeEventListener('abort', stopped);
     await container?.destroy();
+    await cgroup?.remove();
   }
+}
+
+/** The staging container's cgroups: its memory limit as CC computes it, the pids limit of every container. */
+async function stagingCgroup(cell: Cell, appMemoryMb: number): Promise<ContainerCgroup> {
+  const roots = cell.support.cgroups;
+  if (!roots) throw new Error('no cgroups on this cell');
+  const cgroup = new ContainerCgroup(roots, cell.nextName());
+  await cgroup.create(Math.max(appMemoryMb, MIN_STAGING_MEMORY_MB), INSTANCE_PIDS);
+  return cgroup;
 }
 
 /** The staging container: the stack's root, the builder's folders bound at the builder's paths. */
