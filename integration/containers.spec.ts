@@ -395,7 +395,7 @@ EOF`,
 
   /** `sidecar-buildpack push` as its own process (from the sources), its output gathered. */
   /** `push` as a process of its own (`asUser`: with that uid and gid, through setpriv). */
-  function spawnPush(app: string, args: string[], o: { asUser?: number; home?: string } = {}) {
+  function spawnPush(app: string, args: string[], o: { asUser?: number; home?: string; group?: boolean } = {}) {
     const argv = [process.execPath, '--import', 'tsx', path.join(REPO, 'src', 'bin', 'cli.ts'), 'push', app, ...args];
     const user = o.asUser === undefined ? [] : ['setpriv', `--reuid=${o.asUser}`, `--regid=${o.asUser}`, '--clear-groups', '--'];
     const [cmd, ...rest] = [...user, ...argv];
@@ -403,6 +403,8 @@ EOF`,
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: o.home ?? process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // a process group of its own, as a shell gives a command it runs in the foreground
+      detached: o.group ?? false,
     });
     const io = { out: '', code: undefined as number | null | undefined, signal: undefined as NodeJS.Signals | null | undefined };
     child.stdout.on('data', (c) => (io.out += c));
@@ -437,6 +439,22 @@ EOF`,
       expect(await until(async () => !existsSync(deploys) || (await readdir(deploys)).length === 0), `deploy dirs after ${sig}`).to.equal(true);
     });
   }
+
+  it("stops the app as the platform does on a terminal's Ctrl-C (SIGINT to push's whole process group): SIGTERM to each process, never the terminal's SIGINT", async () => {
+    const trapper = "trap 'echo trapper got INT' INT; trap 'echo trapper got TERM; exit 0' TERM; echo trapper up; while :; do sleep 0.05; done";
+    const bp = await sidecarBuildpack(path.join(root, 'ctrl-c-bp'), { trapper: { command: trapper } });
+    const app = await writeTree(path.join(root, 'ctrl-c-app'), PERL_FILES);
+    const { child, io, exited } = spawnPush(app, ['-b', bp, '-b', FINAL_BP, '--work-root', path.join(root, 'ctrl-c')], { group: true });
+    expect(await until(() => io.out.includes('trapper up') && io.out.includes('Container became healthy'), 60000), io.out).to.equal(true);
+    process.kill(-(child.pid as number), 'SIGINT');
+    await exited;
+    expect(io.code, io.out).to.equal(130);
+    expect(io.out).to.include('[APP/PROC/WEB/SIDECAR/TRAPPER/0] OUT trapper got TERM');
+    expect(io.out).not.to.include('trapper got INT');
+    // perl's default for SIGTERM: it ends by the signal, 128 + 15
+    expect(io.out).to.include('[APP/PROC/WEB/0] OUT Exit status 143');
+    expect(io.out).to.include('[APP/PROC/WEB/SIDECAR/TRAPPER/0] OUT Exit status 0');
+  });
 
   it('runs containers in a user namespace when not root: vcap inside, the stack, its own network; a notice names the missing limits', async function () {
     if (process.getuid?.() !== 0) this.skip(); // switching to another user needs root

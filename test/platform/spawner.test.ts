@@ -70,6 +70,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     expect(r.exit).to.deep.equal([null, 'SIGTERM']);
   });
 
+  it('keeps the helper and what it starts out of this process\'s session: a terminal\'s Ctrl-C (SIGINT to the foreground group) reaches neither', async () => {
+    const p = spawner.spawn({ file: '/bin/sleep', args: ['5'], env: {}, stdout: 'ignore', stderr: 'ignore' });
+    while (p.pid === undefined) await sleep(5);
+    // /proc/<pid>/stat after the command: state, ppid, pgrp, session
+    const groupOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(2, 4).map(Number);
+    const [mine] = [groupOf(process.pid)];
+    for (const pid of [ppidOf(p.pid), p.pid]) {
+      const [pgrp, session] = groupOf(pid);
+      expect(pgrp, `process group of ${pid}`).not.to.equal(mine[0]);
+      expect(session, `session of ${pid}`).not.to.equal(mine[1]);
+    }
+    p.kill('SIGKILL');
+    await run(p);
+  });
+
   it('reports a file that cannot be run as the spawn error a ChildProcess gives', async () => {
     const p = spawner.spawn({ file: '/nonexistent/tool', args: [], env: {}, stdout: 'pipe', stderr: 'pipe' });
     const error = await new Promise<NodeJS.ErrnoException>((resolve) => p.once('error', resolve));

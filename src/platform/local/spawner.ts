@@ -10,7 +10,7 @@
 // over its IPC channel, in the order it saw them.
 //
 // It is tied to this process: it runs under `setpriv --pdeathsig KILL` and exits when the channel
-// closes, and everything it starts is tied to it the same way (`setpriv --pdeathsig KILL` in
+// closes (in a session of its own, out of reach of a terminal's signals), and everything it starts is tied to it the same way (`setpriv --pdeathsig KILL` in
 // container.ts and route.ts), so a SIGKILL of this process still takes every container with it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -170,10 +170,14 @@ export class HelperSpawner implements Spawner {
   }
 
   private start(): ChildProcess {
+    // a session of its own: a terminal's Ctrl-C goes to the whole foreground process group, and
+    // neither the helper nor the containers it starts are part of what a user runs there (on a
+    // cell nothing of the `cf push` terminal reaches an app; this process stops them, SIGTERM first)
     const h = spawn(this.setpriv, ['--pdeathsig', 'KILL', '--', this.nodePath, '-e', HELPER_SOURCE], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
       env: {},
+      detached: true,
     });
     this.helper = h;
     h.unref();
