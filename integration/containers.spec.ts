@@ -282,6 +282,24 @@ EOF`,
     expect((await d.get('/read')).body).to.equal('fresh');
   });
 
+  it("names each container's host after its handle, as Garden does: an instance's is its CF_INSTANCE_GUID, a new one at every start; a task's is the task's guid", async () => {
+    const d = await push({});
+    const names = async () => (await d.get(`/sh?c=${encodeURIComponent('echo "$(hostname) $(cat /etc/hostname) $(getent hosts "$(hostname)" | cut -d" " -f1) $CF_INSTANCE_GUID $CF_INSTANCE_INTERNAL_IP"')}`)).body.split(' ');
+    const [host, etc, address, guid, ip] = await names();
+    expect(guid).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect([host, etc, address]).to.deep.equal([guid, guid, ip]);
+    expect(d.logs()).to.include(`[CELL/0] OUT Cell local-cell creating container for instance ${guid}`);
+    await d.kill('web');
+    await d.waitUntilRunning({ minRestarts: 1, timeoutMs: 30000 });
+    const [again, , , guidAgain] = await names();
+    expect(again).to.equal(guidAgain);
+    expect(again).not.to.equal(host);
+    const r = await d.runTask('hostname', { name: 'host' });
+    const taskHost = /\[APP\/TASK\/host\/0\] OUT ([0-9a-f-]{36})$/m.exec(r.logs)?.[1];
+    expect(taskHost, r.logs).to.be.a('string');
+    expect(r.logs).to.include(`[CELL/0] OUT Cell local-cell creating container for instance ${taskHost}`);
+  });
+
   it('runs a task in a container of its own: the droplet fresh at /home/vcap, as vcap, on the stack', async () => {
     const d = await push(PERL_FILES);
     expect((await d.get('/write')).body).to.equal('written');

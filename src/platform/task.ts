@@ -37,8 +37,8 @@ export interface TaskHost {
   log: LogBook;
   /** PATH inside the task (default the container's). */
   path?: string;
-  /** Make a fresh container with the droplet for a task of `memoryMb`. */
-  container(memoryMb: number): Promise<TaskContainer>;
+  /** Make a fresh container with the droplet for a task of `memoryMb`; `guid` is its handle (the task's guid, its hostname). */
+  container(memoryMb: number, guid: string): Promise<TaskContainer>;
 }
 
 const CELL = 'local-cell';
@@ -64,7 +64,7 @@ export async function runTask(host: TaskHost, command: string, options: TaskOpti
   const { log } = host;
   try {
     log.add('CELL/0', 'OUT', `Cell ${CELL} creating container for instance ${guid}`);
-    const container = await host.container(memoryMb);
+    const container = await host.container(memoryMb, guid);
     log.add('CELL/0', 'OUT', `Cell ${CELL} successfully created container for instance ${guid}`);
     let status: number;
     try {

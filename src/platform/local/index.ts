@@ -155,7 +155,6 @@ export class LocalPlatform implements Platform {
           lifecycleDir,
           instancesDir: path.join(workDir, 'instances', 'web-0'),
           hostPort: await freePort(),
-          hostname: identity.guid.slice(0, 18),
           nodePath: process.execPath,
           diskMb: app.processes?.find((p) => p.type === 'web')?.diskMb ?? identity.diskMb ?? DEFAULT_DISK_MB,
         })
@@ -242,8 +241,7 @@ export class LocalPlatform implements Platform {
               lifecycleDir,
               instancesDir: path.join(workDir, 'instances', `${plan.spec.type}-${index}`),
               hostPort,
-              hostname: identity.guid.slice(0, 18),
-              nodePath: process.execPath,
+                  nodePath: process.execPath,
               diskMb: plan.spec.diskMb ?? identity.diskMb ?? DEFAULT_DISK_MB,
             })
           : new ProcessSandboxes(staged.dropletDir, lifecycleDir, hostPort);
@@ -313,7 +311,6 @@ export class LocalPlatform implements Platform {
           lifecycleDir,
           instancesDir: path.join(workDir, 'task-containers'),
           hostPort: 0,
-          hostname: identity.guid.slice(0, 18),
           nodePath: process.execPath,
           diskMb: identity.diskMb ?? DEFAULT_DISK_MB,
         })
@@ -342,8 +339,8 @@ export class LocalPlatform implements Platform {
     };
     // Container mode: a task container like an instance's (the droplet fresh at /home/vcap), without a route
     let tasks = 0;
-    const containerTask = async (memoryMb: number): Promise<TaskContainer> => {
-      const sandbox = await (taskSandboxes as ContainerSandboxes).create(1_000_000 + ++tasks, memoryMb, [{ name: 'task', memoryMb }], { route: false });
+    const containerTask = async (memoryMb: number, guid: string): Promise<TaskContainer> => {
+      const sandbox = await (taskSandboxes as ContainerSandboxes).create(1_000_000 + ++tasks, memoryMb, [{ name: 'task', memoryMb }], { route: false, guid });
       return {
         launcher: launcherPaths('/home/vcap'),
         ip: sandbox.ip,

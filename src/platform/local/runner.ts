@@ -74,7 +74,7 @@ export class InstanceRunner {
   private state: State = 'down';
   private everHealthy = false;
   private generation = 0;
-  private instanceGuid = randomUUID();
+  private instanceGuid: string = randomUUID();
   private readonly specs: ProcSpec[];
   private readonly procs = new Map<string, GroupProcess>();
   private sandbox: Sandbox | undefined;
@@ -191,7 +191,8 @@ export class InstanceRunner {
 
   private launch(): void {
     const gen = ++this.generation;
-    this.instanceGuid = randomUUID();
+    // the container's handle: a container made ahead of time has its guid already
+    this.instanceGuid = this.o.sandboxes.guidFor?.(gen) ?? randomUUID();
     this.setState('starting');
     const { log } = this.o;
     log.add(this.cellTag, 'OUT', `Cell ${CELL} creating container for instance ${this.instanceGuid}`);

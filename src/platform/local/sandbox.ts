@@ -2,6 +2,7 @@
 // the stack, a private network, cgroup limits), or — in process mode — the deploy dir on this
 // machine. The runner drives both through the same small interface.
 
+import { randomUUID } from 'node:crypto';
 import { chmod, chown, lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -49,8 +50,14 @@ export interface Sandbox {
 
 export interface SandboxFactory {
   readonly isolation: 'container' | 'process';
-  /** A fresh sandbox for the next start. */
-  create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options?: { route?: boolean }): Promise<Sandbox>;
+  /**
+   * The instance guid of start `n`: its container's handle, hence its hostname (Garden names a
+   * container's host after its handle; the rep's handle of an LRP is the instance guid). A start
+   * made ahead of time has one already. Process mode has no containers: none.
+   */
+  guidFor?(n: number): string;
+  /** A fresh sandbox for the next start; `guid`: its handle (default guidFor(n)). */
+  create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options?: { route?: boolean; guid?: string }): Promise<Sandbox>;
   /** Free what lives as long as the deployment (the host route). */
   close(): Promise<void>;
 }
@@ -127,8 +134,18 @@ export class ContainerSandboxes implements SandboxFactory {
   constructor(
     private readonly cell: Cell,
     /** `diskMb`: the disk quota of each container (CC's disk_quota, default 1024). */
-    private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; hostname: string; nodePath: string; diskMb: number },
+    private readonly o: { dropletDir: string; lifecycleDir: string; instancesDir: string; hostPort: number; nodePath: string; diskMb: number },
   ) {}
+
+  private readonly guids = new Map<number, string>();
+
+  guidFor(n: number): string {
+    const known = this.guids.get(n);
+    if (known) return known;
+    const guid = randomUUID();
+    this.guids.set(n, guid);
+    return guid;
+  }
 
   private reserve: Promise<number> | undefined;
 
@@ -160,7 +177,7 @@ export class ContainerSandboxes implements SandboxFactory {
   }
 
   /** The container of start `n`: root, network, forwarder (`routed`), the droplet now or deferred (from `deferredFrom`). */
-  private async base(n: number, routed: boolean, deferredFrom?: string): Promise<BaseContainer> {
+  private async base(n: number, routed: boolean, deferredFrom?: string, guid = this.guidFor(n)): Promise<BaseContainer> {
     const deferred = deferredFrom !== undefined;
     const stackBin = await this.cell.prepare();
     const name = this.cell.nextName();
@@ -189,7 +206,7 @@ export class ContainerSandboxes implements SandboxFactory {
       if (!this.cell.support.tools.rootless) await chown(overlay.upper, VCAP_UID, VCAP_UID);
     }
     const { ip, address } = this.cell.address(n);
-    const etcFiles = await writeEtcFiles(path.join(dir, 'etc'), this.o.hostname, ip);
+    const etcFiles = await writeEtcFiles(path.join(dir, 'etc'), guid, ip);
     let container: Container | undefined;
     let forwarder: Promise<Forwarder | undefined> = Promise.resolve(undefined);
     const destroy = async () => {
@@ -201,7 +218,7 @@ export class ContainerSandboxes implements SandboxFactory {
     try {
       container = await Container.create(this.cell.support.tools, {
         rootDir: path.join(dir, 'root'),
-        hostname: this.o.hostname,
+        hostname: guid,
         base: { kind: 'stack', stackBin, etcFiles, localeDir: await this.cell.locale() },
         overlay: { lower: deferredFrom ?? this.o.dropletDir, ...overlay, dest: '/home/vcap', deferred },
         tmp,
@@ -223,13 +240,13 @@ export class ContainerSandboxes implements SandboxFactory {
   }
 
   /** `route: false` (tasks): no forwarder, and the app's route is left alone. */
-  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options: { route?: boolean } = {}): Promise<Sandbox> {
+  async create(n: number, memoryMb: number, processes: Array<{ name: string; memoryMb: number }>, options: { route?: boolean; guid?: string } = {}): Promise<Sandbox> {
     const routed = options.route ?? true;
     if (routed) {
       this.listening ??= this.route.listen(this.o.hostPort);
       await this.listening;
     }
-    const b = (routed ? await this.takeWarm(n) : undefined) ?? (await this.base(n, routed));
+    const b = (routed ? await this.takeWarm(n) : undefined) ?? (await this.base(n, routed, undefined, options.guid ?? this.guidFor(n)));
     // not root (a user namespace): no cgroups, so no memory or pids limits (the rootless notice says so)
     const roots = this.cell.support.cgroups;
     const cgroup = roots ? new ContainerCgroup(roots, b.name) : undefined;

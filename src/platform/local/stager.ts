@@ -2,7 +2,7 @@
 // staging env, merges launch.yml files, writes the droplet dir and the staging result
 // (CONTRACT §1), failing with the builder's own messages and exit statuses.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chmod, chown, lchown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -354,8 +354,10 @@ async function stagingContainer(
     ...(await localFileBinds(resolved)),
   ];
   await mkdir(path.join(workDir, 'staging-root'), { recursive: true });
-  const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), 'staging', '127.0.0.1');
-  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: 'staging', base: { kind: 'stack', stackBin, etcFiles, localeDir: await cell.locale() }, tmp: host.tmp, binds }, signal);
+  // the staging task's handle is its guid, and Garden names the container's host after it
+  const guid = randomUUID();
+  const etcFiles = await writeEtcFiles(path.join(workDir, 'staging-etc'), guid, '127.0.0.1');
+  return Container.create(cell.support.tools, { rootDir: path.join(workDir, 'staging-root'), hostname: guid, base: { kind: 'stack', stackBin, etcFiles, localeDir: await cell.locale() }, tmp: host.tmp, binds }, signal);
 }
 
 /** Folders of the stack's own root: a file:// dependency there is not this machine's to show. */
