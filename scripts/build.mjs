@@ -13,7 +13,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 
 const entries = [
-  { src: 'src/bin/supply.ts', out: 'dist/supply.cjs', shebang: false },
+  // noDynamicImport: the supply bundle runs from a V8 code cache (below)
+  { src: 'src/bin/supply.ts', out: 'dist/supply.cjs', shebang: false, noDynamicImport: true },
   { src: 'src/bin/cli.ts', out: 'dist/cli.cjs', shebang: true },
   { src: 'src/index.ts', out: 'dist/index.cjs', shebang: false },
   { src: 'src/bin/run.ts', out: 'dist/run.cjs', shebang: false },
@@ -31,10 +32,10 @@ for (const e of entries) {
     legalComments: 'eof',
     write: false,
     logLevel: 'warning',
-    // modules loaded on first use (`await import('node:http')`) become require() calls: dist/run.cjs
+    // supply: modules loaded on first use (`await import('node:http')`) become require() calls: dist/run.cjs
     // runs the supply bundle from a V8 code cache, and a script V8 takes from a cache has lost the
     // loader import() needs (node 20: ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING)
-    supported: { 'dynamic-import': false },
+    ...(e.noDynamicImport ? { supported: { 'dynamic-import': false } } : {}),
     // ESM sources may use import.meta.url; in the CommonJS bundle it is the bundle's own URL
     define: { 'import.meta.url': '__bundleUrl' },
     banner: {
