@@ -42,6 +42,13 @@ export function plainProgress(out: CliStream): (e: PackageEvent) => void {
       case 'warning':
         out.write(`warning: ${e.message}\n`);
         break;
+      case 'runtime-binary':
+        out.write(
+          e.unstripped
+            ? `the staging runtime ${e.file} is carried as archived, ${formatBytes(e.bytes)} (not stripped: ${e.unstripped})\n`
+            : `stripped the staging runtime ${e.file} of symbols and debug info: ${formatBytes(e.archivedBytes)} -> ${formatBytes(e.bytes)}\n`,
+        );
+        break;
       case 'code-cache':
         out.write(e.recorded ? `recorded the staging runtime's code cache ${e.file}\n` : `no code cache for the staging runtime (${e.reason}): staging compiles the bundle itself\n`);
         break;

@@ -16,5 +16,6 @@ export type PackageEvent =
   | ({ type: 'download-retry'; attempt: number; reason: string } & DependencyRef)
   | ({ type: 'cache-entry-invalid'; expected: string; actual: string } & DependencyRef)
   | ({ type: 'dependency-ready'; source: 'cache' | 'download'; bytes: number } & DependencyRef)
+  | { type: 'runtime-binary'; file: string; bytes: number; archivedBytes: number; unstripped?: string }
   | { type: 'code-cache'; file: string; recorded: boolean; reason?: string }
   | { type: 'warning'; message: string };

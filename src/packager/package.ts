@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ManifestError, PackagerError } from '../errors.js';
+import { ManifestError, PackagerError, UsageError } from '../errors.js';
 import { redactUri } from '../log/redact.js';
 import { parseManifest } from '../manifest/parse.js';
 import { readBuildpackVersion } from '../manifest/query.js';
@@ -17,7 +17,7 @@ import { runPrePackage } from './pre-package.js';
 import { resolveExclusions } from './profiles.js';
 import { assertNotPackaged, dependencyIndexesForStack, rewriteForPackaging } from './rewrite.js';
 import { ANY_STACK, renderRuntimeTable, RUNTIME_DEPENDENCY, RUNTIME_TABLE_PATH, runtimeRows } from './runtime-table.js';
-import { extractRuntimeBinary, runtimeBinaryZipPath } from './slim-runtime.js';
+import { extractRuntimeBinary, runtimeBinaryZipPath, stripRuntimeBinary } from './slim-runtime.js';
 import { canCarryCodeCache, codeCacheZipPath, materialize, recordCodeCache } from './code-cache.js';
 import { validateStack } from './validate.js';
 import { writeReproducibleZip, zipEpoch, type ZipEntry } from './zip.js';
@@ -48,6 +48,8 @@ export interface PackageOptions {
   profile?: string;
   exclude?: string[];
   include?: string[];
+  /** Cached zips: carry the staging runtime's bin/node as archived, symbols and debug info kept (default: stripped). */
+  keepRuntimeSymbols?: boolean;
   onEvent?: (event: PackageEvent) => void;
 }
 
@@ -110,6 +112,7 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
   if (!manifest.language) throw new ManifestError(file, 'language', 'is required: it names the buildpack and its zip');
   validateStack(manifest, options.stack);
   const { excluded, variant } = resolveExclusions(doc, options.cached, options);
+  if (options.keepRuntimeSymbols && !options.cached) throw new UsageError('--keep-runtime-symbols is only valid for cached buildpacks (an uncached zip carries no runtime)');
   const version = options.version ?? (await readBuildpackVersion(dir));
   if (!version) throw new PackagerError('the buildpack version is empty: pass --version or fill the VERSION file', 'NO_VERSION');
 
@@ -160,8 +163,10 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
           if (!runtimeFiles.has(kept[k].uri)) {
             work ??= await fs.mkdtemp(path.join(os.tmpdir(), 'sidecar-runtime-'));
             const dir = await fs.mkdtemp(path.join(work, 'node-'));
-            const bin = await extractRuntimeBinary(got[k].localPath, dir, `${kept[k].name} ${kept[k].version} (${redactUri(kept[k].uri)})`);
+            const extracted = await extractRuntimeBinary(got[k].localPath, dir, `${kept[k].name} ${kept[k].version} (${redactUri(kept[k].uri)})`);
+            const bin = options.keepRuntimeSymbols ? { ...extracted, unstripped: 'asked to keep its symbols' } : await stripRuntimeBinary(extracted);
             const binZip = runtimeBinaryZipPath(inZip);
+            emit({ type: 'runtime-binary', file: binZip, bytes: bin.bytes, archivedBytes: bin.archivedBytes, ...(bin.unstripped ? { unstripped: bin.unstripped } : {}) });
             entries.push({ path: binZip, localPath: bin.path, mode: 0o755 });
             runtimeFiles.set(kept[k].uri, { file: binZip, sha256: bin.sha256, bytes: bin.bytes });
           }

@@ -106,6 +106,7 @@ describe('sidecar-buildpack package', () => {
     const usage: Array<[string, string[], string]> = [
       ['no stack flag', ['package'], 'error: must either specify a stack (--stack S) or pass --any-stack'],
       ['both stack flags', ['package', '--stack', 'cflinuxfs4', '--any-stack'], 'error: cannot specify a stack AND pass --any-stack'],
+      ['--keep-runtime-symbols without --cached', ['package', '--any-stack', '--keep-runtime-symbols'], 'error: --keep-runtime-symbols is only valid for cached buildpacks (an uncached zip carries no runtime)'],
     ];
     for (const [what, argv, message] of usage) {
       it(`exits 2 for ${what}`, async () => {

@@ -83,4 +83,19 @@ describe('progress', () => {
       expect(rendered({}, false)).to.equal('downloaded agent 1.0.0 (976.6 KB)\n');
     });
   });
+
+  describe('the staging runtime lines', () => {
+    const plain = (e: PackageEvent): string => {
+      const { stream, writes } = terminal();
+      stream.isTTY = false;
+      progressFor(stream, {})(e);
+      return writes.join('');
+    };
+    it('says how much stripping saved, or why the binary is carried as archived', () => {
+      expect(plain({ type: 'runtime-binary', file: 'dependencies/x/bin/node', bytes: 86_348_496, archivedBytes: 98_932_688 })).to.equal('stripped the staging runtime dependencies/x/bin/node of symbols and debug info: 94.3 MB -> 82.3 MB\n');
+      expect(plain({ type: 'runtime-binary', file: 'dependencies/x/bin/node', bytes: 1024, archivedBytes: 1024, unstripped: 'there is no strip (binutils) on PATH' })).to.equal(
+        'the staging runtime dependencies/x/bin/node is carried as archived, 1.0 KB (not stripped: there is no strip (binutils) on PATH)\n',
+      );
+    });
+  });
 });

@@ -14,6 +14,7 @@ import { parseManifest } from '../../src/manifest/parse.js';
 import { cachedDependencyPath } from '../../src/packager/naming.js';
 import { packageBuildpack, type PackageOptions } from '../../src/packager/package.js';
 import { parseRuntimeTable, renderRuntimeTable, runtimeRows, runtimeTableFor } from '../../src/packager/runtime-table.js';
+import { notRunnableHere } from '../../src/packager/slim-runtime.js';
 import { tgzBuffer } from '../helpers/archives.js';
 import { nodeRuntimeArchive } from '../helpers/node-runtime.js';
 import type { PackageEvent } from '../../src/packager/events.js';
@@ -224,6 +225,91 @@ describe('packageBuildpack: the staging runtime in zips', () => {
       expect(event).to.deep.include({ type: 'code-cache', file: `${path.posix.dirname(cachedDependencyPath(server.url('/node.tgz')))}/bin/node.code-cache`, recorded: false });
       // the fake runtime is a shell script that fails on its filler line
       expect((event as { reason: string }).reason).to.match(/^running it on an empty app failed \(exit status 127: node\)$/);
+    });
+  });
+
+  context("stripping the carried bin/node of symbols and debug info (binutils' strip)", () => {
+    /** A C program built with debug info as a runtime's bin/node: answers --version with `version`. */
+    async function nativeRuntime(version: string): Promise<Buffer> {
+      const dir = await tmpDir('sbp-native-');
+      await fs.writeFile(path.join(dir, 'n.c'), `#include <stdio.h>\n#include <string.h>\nint unused_symbol(int x) { return x * 3; }\nint main(int c, char **v) { if (c > 1 && !strcmp(v[1], "--version")) { ${version}; } return 0; }\n`);
+      const cc = spawnSync('gcc', ['-g', '-O0', '-o', path.join(dir, 'node'), path.join(dir, 'n.c')], { encoding: 'utf8' });
+      expect(cc.status, cc.stderr).to.equal(0);
+      return fs.readFile(path.join(dir, 'node'));
+    }
+    /** The section names of an ELF binary (binutils' readelf). */
+    async function sections(bin: Buffer): Promise<string[]> {
+      const f = path.join(await tmpDir('sbp-elf-'), 'bin');
+      await fs.writeFile(f, bin);
+      const out = spawnSync('readelf', ['-SW', f], { encoding: 'utf8' });
+      expect(out.status, out.stderr).to.equal(0);
+      return out.stdout.split('\n').flatMap((l) => /\]\s+(\.\S+)/.exec(l)?.[1] ?? []);
+    }
+    /** Package a cached zip whose runtime archive holds `bin` as bin/node (`pathDir`: PATH while packaging). */
+    async function packNative(bin: Buffer, options: Partial<PackageOptions> = {}, pathDir?: string) {
+      const tgz = await tgzBuffer({ 'bin/node': bin });
+      server.route('/native.tgz', serve.bytes(tgz));
+      const events: PackageEvent[] = [];
+      const dir = await buildpack('/native.tgz', sha(tgz));
+      const saved = process.env.PATH;
+      if (pathDir) process.env.PATH = pathDir;
+      const r = await packageBuildpack({ dir, stack: 'cflinuxfs4', cached: true, cacheDir, createFetcher: fetcherFactory, onEvent: (e) => events.push(e), ...options }).finally(() => {
+        process.env.PATH = saved;
+      });
+      const zip = await readZip(r.zipPath);
+      const binPath = `${path.posix.dirname(cachedDependencyPath(server.url('/native.tgz')))}/bin/node`;
+      const [row] = parseRuntimeTable(zip.get('dist/runtime.tsv')!.data.toString()).rows;
+      return { carried: zip.get(binPath)!.data, row, binPath, event: events.find((e) => e.type === 'runtime-binary'), mode: zipinfoModes(r.zipPath).get(binPath) };
+    }
+
+    it('carries it stripped when the stripped copy answers --version as the original, the table naming the stripped file', async () => {
+      const original = await nativeRuntime('puts("v9.9.9")');
+      const { carried, row, binPath, event, mode } = await packNative(original);
+      expect(carried.length).to.be.lessThan(original.length);
+      expect(await sections(original)).to.include.members(['.symtab', '.debug_info', '.text']);
+      const left = await sections(carried);
+      expect(left).to.include('.text');
+      expect(left.filter((n) => n === '.symtab' || n.startsWith('.debug'))).to.deep.equal([]);
+      expect(row).to.deep.include({ file: binPath, fileSha256: sha(carried), fileBytes: carried.length });
+      expect(mode).to.equal('-rwxr-xr-x');
+      expect(event).to.deep.equal({ type: 'runtime-binary', file: binPath, bytes: carried.length, archivedBytes: original.length });
+      const f = path.join(await tmpDir('sbp-run-'), 'node');
+      await fs.writeFile(f, carried, { mode: 0o755 });
+      expect(spawnSync(f, ['--version'], { encoding: 'utf8' }).stdout).to.equal('v9.9.9\n');
+    });
+
+    it('keeps it as archived when the stripped copy answers otherwise, and says so', async () => {
+      // its --version prints its own size, which strip changes
+      const original = await nativeRuntime('FILE *f = fopen("/proc/self/exe", "rb"); fseek(f, 0, SEEK_END); printf("%ld\\n", ftell(f))');
+      const { carried, row, event } = await packNative(original);
+      expect(carried).to.deep.equal(original);
+      expect(row).to.deep.include({ fileSha256: sha(original), fileBytes: original.length });
+      expect((event as { unstripped: string }).unstripped).to.match(new RegExp(`^the stripped copy does not answer --version as the original does \\("\\d+" against "${original.length}"\\)$`));
+    });
+
+    it('--keep-runtime-symbols (keepRuntimeSymbols) carries it as archived', async () => {
+      const original = await nativeRuntime('puts("v9.9.9")');
+      const { carried, event } = await packNative(original, { keepRuntimeSymbols: true });
+      expect(carried).to.deep.equal(original);
+      expect(event).to.deep.include({ bytes: original.length, archivedBytes: original.length, unstripped: 'asked to keep its symbols' });
+    });
+
+    it('without strip on PATH, carries it as archived and says why', async () => {
+      const original = await nativeRuntime('puts("v9.9.9")');
+      const { carried, event } = await packNative(original, {}, await tmpDir('sbp-empty-path-'));
+      expect(carried).to.deep.equal(original);
+      expect(event).to.deep.include({ unstripped: 'there is no strip (binutils) on PATH' });
+    });
+
+    it('a binary that is not an ELF binary of this CPU is carried as archived', () => {
+      const elf = Buffer.alloc(20);
+      elf.writeUInt32BE(0x7f454c46, 0);
+      elf[4] = 2;
+      elf[5] = 1;
+      const machine = process.arch === 'arm64' ? 62 : 183;
+      elf.writeUInt16LE(machine, 18);
+      expect(notRunnableHere(Buffer.from('#!/bin/sh\necho node\n'))).to.equal('it is not an ELF binary');
+      expect(notRunnableHere(elf)).to.match(new RegExp(`^it is built for another CPU or OS \\(ELF machine ${machine}\\)`));
     });
   });
 

@@ -21,6 +21,7 @@ interface PackageFlags {
   profile?: string;
   exclude: string[];
   include: string[];
+  keepRuntimeSymbols?: boolean;
 }
 
 /** Repeatable, comma-separated list option. */
@@ -46,6 +47,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--profile <name>', 'cached only: leave out the dependencies a packaging_profiles entry excludes')
     .option('--exclude <names>', 'cached only: leave out these dependencies (comma-separated, repeatable)', names, [] as string[])
     .option('--include <names>', "cached only: keep these dependencies the profile excludes", names, [] as string[])
+    .option('--keep-runtime-symbols', "cached only: carry the staging runtime's bin/node as archived, not stripped of symbols and debug info")
     .action(async (flags: PackageFlags) => {
       const stack = stackFromFlags(flags.stack, flags.anyStack === true);
       const dir = path.resolve(io.cwd, flags.dir ?? '.');
@@ -61,6 +63,7 @@ export function register(program: Command, io: CliIO): void {
         ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
         exclude: flags.exclude,
         include: flags.include,
+        keepRuntimeSymbols: flags.keepRuntimeSymbols === true,
         createFetcher: cliFetcherFactory(io.env),
         onEvent: progressFor(io.stderr, io.env),
       });
