@@ -1,10 +1,11 @@
-// dist/run.cjs: runs dist/supply.cjs (beside it) from a V8 code cache, when bin/supply names one
-// in SIDECAR_BUILDPACK_CODE_CACHE. A cached zip carries its staging runtime's bare bin/node, and
-// the packager ran that very binary once through this file to record the cache
-// (SIDECAR_BUILDPACK_WRITE_CODE_CACHE): compiling the bundle is most of what node spends before
-// supply starts work. The cache is used only when its header names this bundle (sha256) and this
-// node and V8; V8 rejects it besides when its own checks fail. Either way the bundle then compiles
-// as it would when run directly. See docs/staging-runtime.md.
+// dist/run.cjs: runs dist/supply.cjs (beside it) from a V8 code cache, when bin/supply names
+// some in SIDECAR_BUILDPACK_CODE_CACHE (one path a line; the first made for this bundle and node
+// is used). A cached zip carries its staging runtime's bare bin/node, and the packager ran that
+// very binary once through this file to record the cache (SIDECAR_BUILDPACK_WRITE_CODE_CACHE):
+// compiling the bundle is most of what node spends before supply starts work. A node on PATH of
+// the same version and V8 uses it as well. The cache is used only when its header names this
+// bundle (sha256) and this node and V8; V8 rejects it besides when its own checks fail. Either way
+// the bundle then compiles as it would when run directly. See docs/staging-runtime.md.
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,10 +21,10 @@ function main(): void {
   const source = readFileSync(bundle, 'utf8');
   const header = codeCacheHeader(source);
   const cached = readCodeCache(cacheFile, header);
-  const script = runBundle(bundle, source, cached);
+  const script = runBundle(bundle, source, cached?.data);
   if (cacheFile && process.env.BP_DEBUG) {
     const how = !cached ? 'not used: missing, or made for another bundle or node' : script.cachedDataRejected ? 'rejected by V8' : 'used';
-    new StagingLogger(process.stdout, { debug: true }).debug(`code cache ${cacheFile}: ${how}`);
+    new StagingLogger(process.stdout, { debug: true }).debug(`code cache ${cached?.file ?? cacheFile.split('\n').join(', ')}: ${how}`);
   }
   if (!writeTo) return;
   // after a whole staging, so the functions it compiled on the way are in the cache too

@@ -12,18 +12,23 @@ export function codeCacheHeader(bundleSource: string): string {
   return JSON.stringify({ format: 1, bundle_sha256: sha256, node: process.version, v8: process.versions.v8, arch: process.arch, platform: process.platform });
 }
 
-/** The cache data of `file` when its header is `header`, else undefined (missing, unreadable, another bundle or node). */
-export function readCodeCache(file: string | undefined, header: string): Buffer | undefined {
-  if (!file) return undefined;
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch {
-    return undefined;
+/**
+ * The first of `files` (one path a line) whose header is `header`, with its cache data, else
+ * undefined (missing, unreadable, another bundle or node).
+ */
+export function readCodeCache(files: string | undefined, header: string): { file: string; data: Buffer } | undefined {
+  for (const file of (files ?? '').split('\n')) {
+    if (!file) continue;
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch {
+      continue;
+    }
+    const nl = data.indexOf(0x0a);
+    if (nl >= 0 && data.subarray(0, nl).toString('utf8') === header) return { file, data: data.subarray(nl + 1) };
   }
-  const nl = data.indexOf(0x0a);
-  if (nl < 0 || data.subarray(0, nl).toString('utf8') !== header) return undefined;
-  return data.subarray(nl + 1);
+  return undefined;
 }
 
 /** Run the CommonJS bundle `file` as the main module, from `cachedData` when given; returns its script. */

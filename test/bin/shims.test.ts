@@ -430,6 +430,42 @@ describe('entry point shims', () => {
           expect(r.stdout).to.include(`CHANGE args=${args.join(',')}`);
         });
 
+        it('a node on PATH of the same version uses it too, as does node on PATH for each of several runtimes', async () => {
+          const bp = await withCodeCache();
+          // a second runtime's cache (another stack's node), made for another node: skipped, not fatal
+          const other = 'dependencies/4567/bin/node';
+          await fs.mkdir(path.join(bp, path.dirname(other)), { recursive: true });
+          await fs.writeFile(path.join(bp, codeCacheZipPath(other)), '{"format":1,"node":"v0.0.0"}\nxx');
+          const { args } = await dirs();
+          const onPath = { PATH: `${path.dirname(process.execPath)}:${stackPath}`, CF_STACK: 'cflinuxfs4', BP_DEBUG: '1', PROBE_EXEC: '1' };
+          const r = await run(path.join(bp, 'bin', 'supply'), args, onPath);
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.include(`DEBUG:\x1b[0m code cache ${path.join(bp, codeCacheZipPath(file))}: used\n`);
+          expect(r.stdout).to.include(`BUNDLE args=${args.join(',')} runtime=path exec=${process.execPath}\n`);
+          // only the cache for another node: the bundle compiles as it runs directly
+          await fs.rm(path.join(bp, codeCacheZipPath(file)));
+          const r2 = await run(path.join(bp, 'bin', 'supply'), args, onPath);
+          expect(r2.status, r2.stdout + r2.stderr).to.equal(0);
+          expect(r2.stdout).to.include(`DEBUG:\x1b[0m code cache ${path.join(bp, codeCacheZipPath(other))}: not used: missing, or made for another bundle or node\n`);
+          expect(r2.stdout).to.include(`BUNDLE args=${args.join(',')}`);
+        });
+
+        it("a code cache path from the app's environment is never what runs (bin/supply sets its own)", async () => {
+          const bp = await withCodeCache();
+          const { args } = await dirs();
+          const evil = path.join(tmp, `evil-${path.basename(bp)}`);
+          const r = await run(path.join(bp, 'bin', 'supply'), args, {
+            PATH: `${path.dirname(process.execPath)}:${stackPath}`,
+            CF_STACK: 'cflinuxfs4',
+            BP_DEBUG: '1',
+            SIDECAR_BUILDPACK_CODE_CACHE: evil,
+            SIDECAR_BUILDPACK_WRITE_CODE_CACHE: evil,
+          });
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.include(`DEBUG:\x1b[0m code cache ${path.join(bp, codeCacheZipPath(file))}: used\n`);
+          expect(await fs.stat(evil).then(() => true, () => false), 'nothing written where the environment said').to.equal(false);
+        });
+
         it('without dist/run.cjs (a buildpack made before it) runs the bundle directly', async () => {
           const bp = await withCodeCache();
           await fs.rm(path.join(bp, LOADER_PATH));
