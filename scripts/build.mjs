@@ -7,14 +7,86 @@ import { build } from 'esbuild';
 import { createRequire } from 'node:module';
 import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 
+// The packages staging loads only on its slower paths (a download, a zip, YAML to parse, a tree to
+// remove): they go into dist/supply-lazy.cjs, beside dist/supply.cjs, which requires that file the
+// first time one of them is imported. Node parses every byte of a script it runs, used or not:
+// with these (275 KB) in it, dist/supply.cjs took about 25 ms longer to start (bench/README.md).
+const LAZY_PACKAGES = ['yaml', 'node-fetch', 'yauzl', 'fs-extra', 'http-proxy-agent', 'https-proxy-agent'];
+const LAZY_FILE = 'supply-lazy.cjs';
+const errorsModule = path.join(root, 'src/errors.ts');
+const lazyPlugin = {
+  name: 'supply-lazy',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_PACKAGES.join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'supply-lazy' }));
+    b.onResolve({ filter: new RegExp(`^\\./${LAZY_FILE.replace('.', '\\.')}$`) }, (args) => ({ path: args.path, external: true }));
+    // each lazy package: one line asking the loader; the loader: the one require of the file
+    b.onResolve({ filter: /^supply-lazy:loader$/ }, () => ({ path: 'loader', namespace: 'supply-lazy-loader' }));
+    // an ES module with the package's own exports (names read from the package here), so every
+    // import of it reads as it would from the package itself, ESM (node-fetch) or CommonJS
+    b.onLoad({ filter: /.*/, namespace: 'supply-lazy' }, async (args) => {
+      const { esm, names } = await exportNames(args.path);
+      return {
+        resolveDir: root,
+        loader: 'js',
+        contents: [
+          "import { load } from 'supply-lazy:loader';",
+          `const m = load(${JSON.stringify(args.path)});`,
+          // (pure: esbuild drops the names nobody imports)
+          'const get = (k) => m[k];',
+          `export default ${esm ? 'm.default' : 'm'};`,
+          ...names.map((n) => `export const ${n} = /* @__PURE__ */ get(${JSON.stringify(n)});`),
+        ].join('\n'),
+      };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'supply-lazy-loader' }, () => ({
+      resolveDir: root,
+      loader: 'js',
+      contents: [
+        `const { BuildpackError } = require(${JSON.stringify(errorsModule)});`,
+        'let lazy;',
+        'exports.load = (name) => {',
+        `  try { lazy ??= require('./${LAZY_FILE}'); } catch (e) {`,
+        `    if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes('${LAZY_FILE}')) throw new BuildpackError('BUILDPACK_INCOMPLETE', 'the buildpack has dist/supply.cjs without dist/${LAZY_FILE} beside it (package it again, or copy both from the toolkit)');`,
+        '    throw e;',
+        '  }',
+        '  return lazy.load(name);',
+        '};',
+      ].join('\n'),
+    }));
+  },
+};
+
+/** Whether a package is an ES module, and its named exports. */
+async function exportNames(pkg) {
+  const req = createRequire(path.join(root, 'package.json'));
+  let mod;
+  try {
+    mod = req(pkg); // an ES module's namespace where node requires ES modules (20.19 and later)
+  } catch (e) {
+    if (e.code !== 'ERR_REQUIRE_ESM') throw e;
+    mod = await import(pathToFileURL(req.resolve(pkg)).href);
+  }
+  const esm = Object.prototype.toString.call(mod) === '[object Module]';
+  const names = Object.keys(mod);
+  return { esm, names: names.filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n)).sort() };
+}
+
 const entries = [
   // noDynamicImport: the supply bundle runs from a V8 code cache (below)
-  { src: 'src/bin/supply.ts', out: 'dist/supply.cjs', shebang: false, noDynamicImport: true },
+  { src: 'src/bin/supply.ts', out: 'dist/supply.cjs', shebang: false, noDynamicImport: true, plugins: [lazyPlugin] },
+  // what dist/supply.cjs loads on first use (above); loaded by require, so never from the code cache
+  {
+    stdin: `const load = { ${LAZY_PACKAGES.map((p) => `${JSON.stringify(p)}: () => require(${JSON.stringify(p)})`).join(', ')} };\nexports.load = (name) => load[name]();\n`,
+    src: 'the packages of LAZY_PACKAGES',
+    out: `dist/${LAZY_FILE}`,
+    shebang: false,
+  },
   { src: 'src/bin/cli.ts', out: 'dist/cli.cjs', shebang: true },
   { src: 'src/index.ts', out: 'dist/index.cjs', shebang: false },
   { src: 'src/bin/run.ts', out: 'dist/run.cjs', shebang: false },
@@ -23,7 +95,8 @@ const entries = [
 let stale = 0;
 for (const e of entries) {
   const result = await build({
-    entryPoints: [path.join(root, e.src)],
+    ...(e.stdin ? { stdin: { contents: e.stdin, resolveDir: root, loader: 'js' } } : { entryPoints: [path.join(root, e.src)] }),
+    plugins: e.plugins ?? [],
     bundle: true,
     platform: 'node',
     target: 'node18',
@@ -58,11 +131,12 @@ for (const e of entries) {
   }
 }
 
-// dist/runtime.tsv from manifest.yml, by the TypeScript parser and table writer themselves
+// dist/runtime.tsv and dist/manifest.json from manifest.yml, by the TypeScript parser and writers themselves
 // (bundled in memory: this script runs on plain node, without a TypeScript loader)
 const tableCode = await build({
   stdin: {
-    contents: "export { parseManifest } from './src/manifest/parse.ts'; export { runtimeTableFor, RUNTIME_TABLE_PATH } from './src/packager/runtime-table.ts';",
+    contents:
+      "export { parseManifest } from './src/manifest/parse.ts'; export { runtimeTableFor, RUNTIME_TABLE_PATH } from './src/packager/runtime-table.ts'; export { compiledManifestFor, COMPILED_MANIFEST_PATH } from './src/manifest/compiled.ts';",
     resolveDir: root,
     loader: 'ts',
   },
@@ -74,7 +148,7 @@ const tableCode = await build({
 });
 const tableModule = { exports: {} };
 new Function('module', 'exports', 'require', tableCode.outputFiles[0].text)(tableModule, tableModule.exports, createRequire(import.meta.url));
-const { parseManifest, runtimeTableFor, RUNTIME_TABLE_PATH } = tableModule.exports;
+const { parseManifest, runtimeTableFor, RUNTIME_TABLE_PATH, compiledManifestFor, COMPILED_MANIFEST_PATH } = tableModule.exports;
 const manifestFile = path.join(root, 'manifest.yml');
 let table;
 try {
@@ -83,15 +157,23 @@ try {
   console.error(`cannot write ${RUNTIME_TABLE_PATH}: ${err.message}`);
   process.exit(1);
 }
-const tableOut = path.join(root, RUNTIME_TABLE_PATH);
-if (check) {
-  const committed = await readFile(tableOut, 'utf8').catch(() => null);
-  if (committed !== table) {
-    console.error(`stale table: ${RUNTIME_TABLE_PATH} differs from what manifest.yml gives; run npm run build and commit it`);
-    stale++;
+// dist/manifest.json: the manifest as staging reads it without parsing YAML (src/manifest/compiled.ts)
+const compiled = compiledManifestFor(await readFile(manifestFile, 'utf8'), manifestFile, 'scripts/build.mjs', parseManifest);
+const generated = [
+  { rel: RUNTIME_TABLE_PATH, text: table, what: 'table', told: `${table.split('\n').filter((l) => l && !l.startsWith('#')).length} rows` },
+  { rel: COMPILED_MANIFEST_PATH, text: compiled, what: 'compiled manifest', told: `${Math.round(compiled.length / 1024)} KB` },
+];
+for (const g of generated) {
+  const out = path.join(root, g.rel);
+  if (check) {
+    const committed = await readFile(out, 'utf8').catch(() => null);
+    if (committed !== g.text) {
+      console.error(`stale ${g.what}: ${g.rel} differs from what manifest.yml gives; run npm run build and commit it`);
+      stale++;
+    }
+  } else {
+    await writeFile(out, g.text);
+    console.log(`built ${g.rel} (${g.told})`);
   }
-} else {
-  await writeFile(tableOut, table);
-  console.log(`built ${RUNTIME_TABLE_PATH} (${table.split('\n').filter((l) => l && !l.startsWith('#')).length} rows)`);
 }
 process.exitCode = stale ? 1 : 0;

@@ -33,7 +33,7 @@ export async function packageCase(ctx: BenchContext, archives: GeneratedArchive[
 
   // the baseline's tree: the zip's files at their paths inside the zip
   const tree = path.join(root, 'zip-tree');
-  for (const f of ['VERSION', 'bin/detect', 'bin/supply', 'dist/run.cjs', 'dist/supply.cjs', 'manifest.yml']) await place(path.join(bp, f), path.join(tree, f));
+  for (const f of ['VERSION', 'bin/detect', 'bin/supply', 'dist/manifest.json', 'dist/run.cjs', 'dist/supply-lazy.cjs', 'dist/supply.cjs', 'manifest.yml']) await place(path.join(bp, f), path.join(tree, f));
   for (const [i, d] of deps.entries()) await place(archives[i].file, path.join(tree, ...cachedFilePath(d.uri).split('/')));
 
   const cli = path.join(REPO, 'dist', 'cli.cjs');

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseManifest } from '../../src/manifest/parse.js';
+import { COMPILED_MANIFEST_PATH, compiledManifestFor } from '../../src/manifest/compiled.js';
 import { RUNTIME_TABLE_PATH, runtimeTableFor } from '../../src/packager/runtime-table.js';
 
 /** The repository root (bench/lib/ is two levels below it). */
@@ -53,7 +54,7 @@ function manifestText(spec: BenchBuildpackSpec): string {
     lines.push(`- name: ${d.name}`, `  version: "${d.version}"`, `  uri: ${d.uri}`, `  sha256: ${d.sha256}`, '  cf_stacks:', '  - cflinuxfs4');
     if (d.cachedFrom) lines.push(`  file: ${cachedFilePath(d.uri)}`);
   }
-  lines.push('include_files:', '- VERSION', '- bin/detect', '- bin/supply', '- dist/run.cjs', '- dist/supply.cjs', '- manifest.yml');
+  lines.push('include_files:', '- VERSION', '- bin/detect', '- bin/supply', '- dist/run.cjs', '- dist/supply.cjs', '- dist/supply-lazy.cjs', '- manifest.yml');
   if (spec.sidecars.length > 0) lines.push('sidecars:');
   for (const s of spec.sidecars) {
     lines.push(`- name: ${s.name}`, `  dependency: ${s.dependency}`, `  command: ${s.command}`, '  process_types: [web]', '  memory: 64');
@@ -67,7 +68,7 @@ function manifestText(spec: BenchBuildpackSpec): string {
 export async function makeBenchBuildpack(dir: string, spec: BenchBuildpackSpec): Promise<string> {
   await fs.mkdir(path.join(dir, 'bin'), { recursive: true });
   await fs.mkdir(path.join(dir, 'dist'), { recursive: true });
-  for (const f of ['bin/supply', 'bin/detect', 'dist/run.cjs', 'dist/supply.cjs']) {
+  for (const f of ['bin/supply', 'bin/detect', 'dist/run.cjs', 'dist/supply.cjs', 'dist/supply-lazy.cjs']) {
     await fs.copyFile(path.join(REPO, f), path.join(dir, f));
     await fs.chmod(path.join(dir, f), 0o755);
   }
@@ -76,6 +77,7 @@ export async function makeBenchBuildpack(dir: string, spec: BenchBuildpackSpec):
   await fs.writeFile(path.join(dir, 'manifest.yml'), manifest);
   // what bin/supply reads on a stack without node, as `npm run build` writes it for this repo
   await fs.writeFile(path.join(dir, RUNTIME_TABLE_PATH), runtimeTableFor(manifest, path.join(dir, 'manifest.yml'), 'bench', parseManifest));
+  await fs.writeFile(path.join(dir, COMPILED_MANIFEST_PATH), compiledManifestFor(manifest, path.join(dir, 'manifest.yml'), 'bench', parseManifest));
   for (const d of spec.dependencies) {
     if (!d.cachedFrom) continue;
     const target = path.join(dir, ...cachedFilePath(d.uri).split('/'));

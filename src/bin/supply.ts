@@ -8,7 +8,8 @@ import { maxUnpackedBytesFrom } from '../deps/extract.js';
 import { Installer } from '../deps/installer.js';
 import { isBuildpackError } from '../errors.js';
 import { StagingLogger } from '../log/logger.js';
-import { loadManifest } from '../manifest/index.js';
+import { COMPILED_MANIFEST_PATH } from '../manifest/compiled.js';
+import { loadStagingManifest } from '../manifest/staging.js';
 import { supply } from '../supply/supply.js';
 
 /**
@@ -55,7 +56,8 @@ async function main(): Promise<number> {
   const here = path.dirname(path.resolve(process.argv[1]));
   const buildpackDir = path.basename(here) === 'dist' ? path.dirname(here) : path.resolve(here, '../..');
   try {
-    const manifest = await loadManifest(buildpackDir);
+    const { manifest, compiled } = await loadStagingManifest(buildpackDir);
+    logger.debug(compiled ? `manifest: ${COMPILED_MANIFEST_PATH}, made from this manifest.yml` : `manifest: ${manifest.file} parsed (no ${COMPILED_MANIFEST_PATH} made from it)`);
     for (const w of manifest.warnings ?? []) logger.warning(w);
     const buildpackVersion = (await fs.readFile(path.join(buildpackDir, 'VERSION'), 'utf8').catch(() => '')).trim();
     const fetcher = new HttpFetcher({

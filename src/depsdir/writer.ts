@@ -2,8 +2,8 @@
 // env/, profile.d/, bin/ links. Every file is written atomically; nothing outside <deps>/<idx>.
 
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { renderLaunchYml, type LaunchProcess } from '../launch/launch-yml.js';
+import { emitYaml, type YamlData } from '../launch/emit-yaml.js';
+import { renderLaunchYml, type LaunchProcess } from '../launch/render-launch.js';
 import { symlinkAtomic, writeFileAtomic } from './atomic.js';
 
 /** config.yml (CONTRACT §1): `name`, `version`, `config`, optional `output_metadata`. */
@@ -56,7 +56,7 @@ export class DepsDirWriter {
 
   async writeConfig(config: BuildpackConfig): Promise<void> {
     const doc = { name: config.name, version: config.version, config: config.config ?? {}, ...(config.output_metadata ? { output_metadata: config.output_metadata } : {}) };
-    await writeFileAtomic(this.resolve('config.yml'), stringify(doc));
+    await writeFileAtomic(this.resolve('config.yml'), emitYaml(doc as Record<string, YamlData>));
   }
 
   async writeLaunch(processes: LaunchProcess[]): Promise<void> {

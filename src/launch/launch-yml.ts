@@ -1,39 +1,11 @@
 // launch.yml documents (CONTRACT §1 "What the builder reads"): the process/sidecar declarations a
 // supply buildpack leaves in <deps>/<idx>/launch.yml. Pure rendering and reading; no I/O.
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { BuildpackError } from '../errors.js';
+import type { LaunchProcess } from './render-launch.js';
 
-/** One `processes[]` entry, with the lifecycle's field names (launch-cases.json `schema`). */
-export interface LaunchProcess {
-  /** Process type; the sidecar's name when `sidecarFor` is non-empty. */
-  type: string;
-  command: string;
-  /** Integer MB; omitted when absent. */
-  memory?: number;
-  /** Process types it runs beside; non-empty = a sidecar. */
-  sidecarFor?: string[];
-}
-
-/** Render the document. `limits.memory` is always an integer: "64M" would fail staging. */
-export function renderLaunchYml(processes: LaunchProcess[]): string {
-  const doc = {
-    processes: processes.map((p) => {
-      if (p.memory !== undefined && !(Number.isInteger(p.memory) && p.memory > 0)) {
-        throw new TypeError(`launch.yml: memory of ${p.type} must be a positive integer (MB), got ${p.memory}`);
-      }
-      return {
-        type: p.type,
-        command: p.command,
-        ...(p.memory !== undefined ? { limits: { memory: p.memory } } : {}),
-        ...(p.sidecarFor && p.sidecarFor.length > 0
-          ? { platforms: { cloudfoundry: { sidecar_for: [...p.sidecarFor] } } }
-          : {}),
-      };
-    }),
-  };
-  return stringify(doc, { lineWidth: 0 });
-}
+export { renderLaunchYml, type LaunchProcess } from './render-launch.js';
 
 /** A launch.yml the builder cannot read: yaml.v2's message (with the line), so staging fails with it. */
 export class LaunchYmlError extends BuildpackError {

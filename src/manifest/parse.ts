@@ -1,14 +1,12 @@
 // Reads and validates a buildpack's manifest.yml (CONTRACT §4, libbuildpack format) plus the
 // toolkit's `sidecars:` section into a Manifest. loadManifest is this module's only I/O.
 
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ManifestError } from '../errors.js';
 import { redactText } from '../log/redact.js';
 import { FieldReader, isData, type Data } from './fields.js';
 import { parseSidecars } from './sidecars.js';
 import type { DefaultVersion, Dependency, DeprecationDate, Manifest } from './types.js';
-import { MAX_MANIFEST_BYTES, readYaml, tooLarge, type ReadYamlOptions } from './yaml.js';
+import { readManifestText } from './read.js';
+import { readYaml, type ReadYamlOptions } from './yaml.js';
 
 /** Keys of a dependency entry that have their own Dependency field; the rest go to `extra`. */
 const DEPENDENCY_KEYS = ['name', 'version', 'uri', 'sha256', 'cf_stacks', 'file', 'source', 'source_sha256'];
@@ -97,20 +95,7 @@ function editDistance(a: string, b: string): number {
  * so a huge file is refused without loading it.
  */
 export async function loadManifest(buildpackDir: string, options: ParseOptions = {}): Promise<Manifest> {
-  const file = join(buildpackDir, 'manifest.yml');
-  const maxBytes = options.maxBytes ?? MAX_MANIFEST_BYTES;
-  let text: string;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new ManifestError(file, undefined, 'is not a regular file');
-    if (st.size > maxBytes) throw new ManifestError(file, undefined, tooLarge(st.size, maxBytes));
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if (e instanceof ManifestError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'not found: a buildpack needs a manifest.yml at its root' : `cannot be read (${code ?? (e as Error).message})`;
-    throw new ManifestError(file, undefined, reason, { cause: e });
-  }
+  const { file, text } = await readManifestText(buildpackDir, options.maxBytes);
   return parseManifest(text, file, options);
 }
 

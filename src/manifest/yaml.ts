@@ -3,9 +3,10 @@
 
 import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, type Node } from 'yaml';
 import { ManifestError } from '../errors.js';
+import { MAX_MANIFEST_BYTES, tooLarge } from './read.js';
 
-/** Largest manifest accepted, in bytes (the platform itself refuses a zip's manifest over 1 MiB). */
-export const MAX_MANIFEST_BYTES = 10 * 1024 * 1024;
+export { MAX_MANIFEST_BYTES, tooLarge } from './read.js';
+
 /** Most alias expansions accepted: legitimate manifests use few or none; bombs use thousands. */
 export const MAX_ALIAS_COUNT = 100;
 
@@ -45,17 +46,6 @@ export function readYaml(text: string, file: string, options: ReadYamlOptions = 
     }
     throw new ManifestError(file, undefined, `invalid YAML: ${(e as Error).message}`, { cause: e });
   }
-}
-
-/** Human size message for an oversized manifest. */
-export function tooLarge(bytes: number, maxBytes: number): string {
-  return `is ${bytes} bytes, over the ${formatBytes(maxBytes)} limit for a manifest`;
-}
-
-function formatBytes(n: number): string {
-  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
-  if (n % 1024 === 0) return `${n / 1024} KiB`;
-  return `${n} bytes`;
 }
 
 function firstLine(s: string): string {

@@ -7,9 +7,11 @@ import path from 'node:path';
 import { ManifestError, PackagerError, UsageError } from '../errors.js';
 import { redactUri } from '../log/redact.js';
 import { parseManifest } from '../manifest/parse.js';
+import { COMPILED_MANIFEST_PATH, renderCompiledManifest } from '../manifest/compiled.js';
 import { readBuildpackVersion } from '../manifest/query.js';
 import { ensureAllCached, type FetcherFactory } from './download-cache.js';
 import type { PackageEvent } from './events.js';
+import { withBundleCompanion } from './bundle-files.js';
 import { resolveIncludeFiles } from './include-files.js';
 import { parseManifestDocument, renderManifestDocument } from './manifest-doc.js';
 import { cachedDependencyPath, zipFileName } from './naming.js';
@@ -122,8 +124,9 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
     emit({ type: 'pre-package-done', command: manifest.pre_package, output });
   }
 
-  // manifest.yml, VERSION and dist/runtime.tsv are generated below, whatever include_files says about them.
-  const included = (await resolveIncludeFiles(dir, manifest.include_files)).filter((f) => f.path !== 'manifest.yml' && f.path !== 'VERSION' && f.path !== RUNTIME_TABLE_PATH);
+  // manifest.yml, VERSION, dist/runtime.tsv and dist/manifest.json are generated below, whatever include_files says about them.
+  const generated = ['manifest.yml', 'VERSION', RUNTIME_TABLE_PATH, COMPILED_MANIFEST_PATH];
+  const included = await withBundleCompanion(dir, (await resolveIncludeFiles(dir, manifest.include_files)).filter((f) => !generated.includes(f.path)));
   const keep = dependencyIndexesForStack(doc, options.stack).filter((i) => !excluded.has(manifest.dependencies[i]?.name));
   if (keep.some((i) => i >= manifest.dependencies.length)) throw new Error('manifest document and model disagree on dependencies');
   const kept = keep.map((i) => manifest.dependencies[i]);
@@ -189,11 +192,14 @@ export async function packageBuildpack(options: PackageOptions): Promise<Package
     }
     entries.push({ path: 'manifest.yml', contents: manifestText, mode: 0o644 });
     // the staging runtime table bin/supply reads in place of manifest.yml (runtime-table.ts)
-    const rows = runtimeRows(parseManifest(manifestText, file)).map((r) => {
+    const packagedManifest = parseManifest(manifestText, file);
+    const rows = runtimeRows(packagedManifest).map((r) => {
       const slim = runtimeFiles.get(r.uri);
       return slim ? { ...r, file: slim.file, fileSha256: slim.sha256, fileBytes: slim.bytes } : r;
     });
     entries.push({ path: RUNTIME_TABLE_PATH, contents: renderRuntimeTable(rows, manifestText, 'sidecar-buildpack package'), mode: 0o644 });
+    // the packaged manifest as the parser reads it: staging reads this instead of parsing YAML
+    entries.push({ path: COMPILED_MANIFEST_PATH, contents: renderCompiledManifest(packagedManifest, manifestText, 'sidecar-buildpack package'), mode: 0o644 });
     // VERSION is exactly the version given (no newline), as libbuildpack writes it.
     entries.push({ path: 'VERSION', contents: version, mode: 0o644 });
     // each carried runtime's code cache for the bundle, recorded by running that runtime here

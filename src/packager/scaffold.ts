@@ -10,6 +10,8 @@ import { PackagerError } from '../errors.js';
 import { sha256File } from './download-cache.js';
 import { parseManifestDocument, renderManifestDocument, scalarOf, topSeq } from './manifest-doc.js';
 import { parseManifest } from '../manifest/parse.js';
+import { COMPILED_MANIFEST_PATH, compiledManifestFor } from '../manifest/compiled.js';
+import { bundleNeedsLazy, SUPPLY_BUNDLE, SUPPLY_LAZY } from './bundle-files.js';
 import { RUNTIME_TABLE_PATH, runtimeTableFor } from './runtime-table.js';
 import * as t from './scaffold-templates.js';
 
@@ -21,6 +23,8 @@ const TOOLKIT_FILES = [
   { path: 'bin/detect', mode: 0o755, required: true },
   { path: 'bin/supply', mode: 0o755, required: true },
   { path: 'dist/supply.cjs', mode: 0o644, required: true },
+  // required when the bundle requires it (checked below)
+  { path: SUPPLY_LAZY, mode: 0o644, required: false },
   { path: 'dist/run.cjs', mode: 0o644, required: false },
   { path: 'dist/detect.cjs', mode: 0o644, required: false },
 ];
@@ -105,6 +109,9 @@ export async function scaffoldBuildpack(options: ScaffoldOptions): Promise<Scaff
   for (const f of TOOLKIT_FILES) {
     const exists = await fs.stat(path.join(root, f.path)).then((s) => s.isFile(), () => false);
     if (f.required && !exists) throw new PackagerError(`the toolkit at ${root} has no ${f.path} (a broken install?)`, 'INIT_TOOLKIT_INCOMPLETE');
+    if (f.path === SUPPLY_LAZY && !exists && bundleNeedsLazy(await fs.readFile(path.join(root, SUPPLY_BUNDLE), 'utf8'))) {
+      throw new PackagerError(`the toolkit at ${root} has no ${f.path}, which its ${SUPPLY_BUNDLE} requires (a broken install?)`, 'INIT_TOOLKIT_INCOMPLETE');
+    }
   }
 
   const files: string[] = [];
@@ -145,6 +152,8 @@ export async function scaffoldBuildpack(options: ScaffoldOptions): Promise<Scaff
   await write('manifest.yml', manifestText);
   // what bin/supply reads to find its staging runtime on a stack without node (it reads no YAML)
   await write(RUNTIME_TABLE_PATH, runtimeTableFor(manifestText, path.join(dir, 'manifest.yml'), 'sidecar-buildpack init', parseManifest));
+  // the manifest as staging reads it without parsing YAML (it falls back to manifest.yml once that is edited)
+  await write(COMPILED_MANIFEST_PATH, compiledManifestFor(manifestText, path.join(dir, 'manifest.yml'), 'sidecar-buildpack init', parseManifest));
   await write('VERSION', '0.1.0\n');
   await write('README.md', t.readmeTemplate(name));
   await write('.gitignore', t.GITIGNORE);

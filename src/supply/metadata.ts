@@ -1,12 +1,23 @@
 // libbuildpack's BUILDPACK_METADATA in the app cache: which buildpack (language, VERSION) staged
 // this app last, so a changed buildpack version is called out in the staging log.
+// Written as JSON (a YAML document too, as libbuildpack's YAML reader takes it) so that staging
+// reads it without loading a YAML parser; a file in YAML's block style (written by an earlier
+// version of this toolkit, or by libbuildpack) is still read, with the parser loaded for it.
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../depsdir/atomic.js';
 
 const FILE = 'BUILDPACK_METADATA';
+
+async function parseMetadata(text: string): Promise<unknown> {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const { parse } = await import('yaml');
+    return parse(text);
+  }
+}
 
 /**
  * The warning to print when the app was last staged by another version of this buildpack
@@ -18,7 +29,7 @@ export async function checkBuildpackVersion(cacheDir: string, language: string, 
   if (text === undefined) return undefined;
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = await parseMetadata(text);
   } catch {
     return undefined; // a damaged cache file is overwritten at the end of this staging
   }
@@ -33,5 +44,5 @@ export async function storeBuildpackMetadata(cacheDir: string, language: string,
   if (!version) return;
   const exists = await fs.stat(cacheDir).then((s) => s.isDirectory(), () => false);
   if (!exists) return;
-  await writeFileAtomic(path.join(cacheDir, FILE), stringify({ language, version }));
+  await writeFileAtomic(path.join(cacheDir, FILE), `${JSON.stringify({ language, version })}\n`);
 }

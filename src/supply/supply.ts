@@ -9,7 +9,11 @@ import { ManifestError } from '../errors.js';
 import { DepsDirWriter, reservedNameProblem } from '../depsdir/writer.js';
 import type { LaunchProcess } from '../launch/launch-yml.js';
 import type { Logger } from '../log/logger.js';
-import * as m from '../manifest/index.js';
+// the manifest modules staging needs, not manifest/index.js: that would load the YAML parser,
+// which a staging with a compiled manifest never needs (manifest/staging.ts)
+import { applyOverrides, overrideVariableName, type OverrideResult } from '../manifest/overrides.js';
+import { checkStackSupport, resolveEntry } from '../manifest/query.js';
+import { installWarnings, stackWarnings } from '../manifest/warnings.js';
 import type { Manifest } from '../manifest/types.js';
 import { checkSidecarMemory, memorySource, type StagedMemory } from '../sidecar/memory.js';
 import { checkOtherProxies } from '../sidecar/proxy.js';
@@ -56,8 +60,8 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   if (ctx.stack === undefined) {
     logger.warning('CF_STACK is not set: dependencies built for any stack are considered');
   } else {
-    for (const w of m.stackWarnings(ctx.stack)) logger.warning(w);
-    m.checkStackSupport(manifest, ctx.stack);
+    for (const w of stackWarnings(ctx.stack)) logger.warning(w);
+    checkStackSupport(manifest, ctx.stack);
   }
 
   // Before anything is installed: a dependency dir that is also one of supply's own (`sidecars`,
@@ -71,11 +75,11 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
   const processes: LaunchProcess[] = [];
   const result: SupplyResult = { installed: [], skipped: [] };
 
-  const staged: { spec: m.OverrideResult['spec']; key: string; versionConstraint?: string; applied: string[] }[] = [];
+  const staged: { spec: OverrideResult['spec']; key: string; versionConstraint?: string; applied: string[] }[] = [];
   for (const [i, declared] of manifest.sidecars.entries()) {
-    const { spec, versionConstraint, disabled, applied } = m.applyOverrides(declared, ctx.env);
+    const { spec, versionConstraint, disabled, applied } = applyOverrides(declared, ctx.env);
     if (disabled) {
-      logger.beginStep(`Skipping sidecar ${spec.name}: ${m.overrideVariableName(spec.name, 'DISABLED')} is set`);
+      logger.beginStep(`Skipping sidecar ${spec.name}: ${overrideVariableName(spec.name, 'DISABLED')} is set`);
       result.skipped.push(spec.name);
       continue;
     }
@@ -92,7 +96,7 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     for (const a of applied) logger.info(`Sidecar ${spec.name}: using ${a}`);
     // Pure, and refuses a launch.yml command over Cloud Controller's limit before any download.
     const rendered = renderSidecar(spec, ctx.depsIdx, { file: manifest.file, key });
-    const entry = m.resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
+    const entry = resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
     if (!entry.sha256) {
       // libbuildpack tolerates md5-only entries; a sidecar is never installed unverified
       const index = manifest.dependencies.indexOf(entry);
@@ -100,7 +104,7 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     }
     const installed = await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
     await checkCommand(installed.dir, spec.command, `${entry.name} ${entry.version}`, manifest.file, `${key}.command`);
-    for (const w of m.installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
+    for (const w of installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
 
     for (const f of rendered.files) await writer.writeFile(f.path, f.contents, f.mode);
     processes.push(rendered.process);

@@ -55,7 +55,7 @@ export async function makeBuildpack(dir: string, manifest: string): Promise<stri
   await fs.mkdir(path.join(dir, 'dist'), { recursive: true });
   for (const f of ['bin/supply', 'bin/detect']) await fs.copyFile(path.join(REPO, f), path.join(dir, f));
   for (const f of ['bin/supply', 'bin/detect']) await fs.chmod(path.join(dir, f), 0o755);
-  await fs.copyFile(path.join(REPO, 'dist/supply.cjs'), path.join(dir, 'dist/supply.cjs'));
+  for (const f of ['dist/supply.cjs', 'dist/supply-lazy.cjs']) await fs.copyFile(path.join(REPO, f), path.join(dir, f));
   await fs.writeFile(path.join(dir, 'VERSION'), '9.9.9\n');
   await fs.writeFile(path.join(dir, 'manifest.yml'), manifest);
   return dir;

@@ -61,6 +61,9 @@ dependencies:
   const repoBundle = path.join(REPO_ROOT, 'dist', 'supply.cjs');
   if (existsSync(repoBundle)) {
     await writeFiles(root, { 'dist/supply.cjs': await fs.readFile(repoBundle) });
+    // the bundle's lazily loaded part, which it requires on its slower paths (scripts/build.mjs)
+    const lazy = path.join(REPO_ROOT, 'dist', 'supply-lazy.cjs');
+    if (existsSync(lazy)) await writeFiles(root, { 'dist/supply-lazy.cjs': await fs.readFile(lazy) });
     return { root, bundle: 'repo' };
   }
   try {

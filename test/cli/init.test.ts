@@ -72,7 +72,8 @@ describe('sidecar-buildpack init', () => {
       const uncached = await cli(['package', '--stack', 'cflinuxfs4', '--json'], { cwd: dir, env: { HOME: work } });
       expect(uncached.code, uncached.stderr).to.equal(0);
       const zip = await readZip(JSON.parse(uncached.stdout).zipPath);
-      expect([...zip.keys()]).to.deep.equal(['README.md', 'VERSION', 'bin/detect', 'bin/supply', 'dist/runtime.tsv', 'dist/supply.cjs', 'manifest.yml']);
+      const lazy = (await fs.stat(path.join(toolkit.root, 'dist', 'supply-lazy.cjs')).then(() => true, () => false)) ? ['dist/supply-lazy.cjs'] : [];
+      expect([...zip.keys()]).to.deep.equal(['README.md', 'VERSION', 'bin/detect', 'bin/supply', 'dist/manifest.json', 'dist/runtime.tsv', ...lazy, 'dist/supply.cjs', 'manifest.yml']);
       expect(zipinfoModes(JSON.parse(uncached.stdout).zipPath).get('bin/supply')).to.equal('-rwxr-xr-x');
       const cached = await cli(['package', '--cached', '--stack', 'cflinuxfs4', '--json'], { cwd: dir, env: { HOME: work } });
       expect(cached.code, cached.stderr).to.equal(0);
@@ -102,6 +103,14 @@ describe('sidecar-buildpack init', () => {
     });
     it('exits 2 without --name', async () => {
       expect((await cli(['init', 'x'], { cwd: work })).code).to.equal(2);
+    });
+    it("names the bundle's lazily loaded part when the toolkit's bundle requires it and it is missing", async function () {
+      const lazy = path.join(toolkit.root, 'dist', 'supply-lazy.cjs');
+      if (!(await fs.stat(lazy).then(() => true, () => false))) this.skip(); // a one-file bundle built from the sources
+      await fs.rm(lazy);
+      const r = await init('x', 'agent');
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.include('has no dist/supply-lazy.cjs, which its dist/supply.cjs requires');
     });
     it('names the missing file of a broken toolkit', async () => {
       await fs.rm(path.join(toolkit.root, 'dist', 'supply.cjs'));

@@ -64,7 +64,7 @@ describe('packageBuildpack', function () {
       const r = await run(dir, {});
       expect(r.zipPath).to.equal(path.join(dir, `ruby_buildpack-cflinuxfs2-v${VERSION}.zip`));
       const zip = await readZip(r.zipPath);
-      expect([...zip.keys()]).to.deep.equal(['VERSION', 'bin/filename', 'dist/runtime.tsv', 'hi.txt', 'manifest.yml']);
+      expect([...zip.keys()]).to.deep.equal(['VERSION', 'bin/filename', 'dist/manifest.json', 'dist/runtime.tsv', 'hi.txt', 'manifest.yml']);
       expect(zip.get('bin/filename')!.data.toString()).to.equal('awesome content');
       expect(zip.get('VERSION')!.data.toString()).to.equal(VERSION);
       expect(zip.get('hi.txt')!.data.toString()).to.equal('hi mom\n');

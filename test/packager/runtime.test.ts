@@ -193,10 +193,10 @@ describe('packageBuildpack: the staging runtime in zips', () => {
     /** The toolkit's shim, loader and bundle, with `node` served from `nodePath`. */
     async function toolkitBuildpack(nodePath: string, nodeSha: string): Promise<string> {
       const dir = await buildpack(nodePath, nodeSha);
-      const manifest = (await fs.readFile(path.join(dir, 'manifest.yml'), 'utf8')).replace('include_files: [VERSION, bin/supply]', 'include_files: [VERSION, bin/supply, dist/run.cjs, dist/supply.cjs]');
+      const manifest = (await fs.readFile(path.join(dir, 'manifest.yml'), 'utf8')).replace('include_files: [VERSION, bin/supply]', 'include_files: [VERSION, bin/supply, dist/run.cjs, dist/supply.cjs, dist/supply-lazy.cjs]');
       await fs.writeFile(path.join(dir, 'manifest.yml'), manifest);
       await fs.mkdir(path.join(dir, 'dist'));
-      for (const f of ['bin/supply', 'dist/run.cjs', 'dist/supply.cjs']) await fs.copyFile(path.join(repo, f), path.join(dir, f));
+      for (const f of ['bin/supply', 'dist/run.cjs', 'dist/supply.cjs', 'dist/supply-lazy.cjs']) await fs.copyFile(path.join(repo, f), path.join(dir, f));
       return dir;
     }
 

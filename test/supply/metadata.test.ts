@@ -60,6 +60,19 @@ describe('BUILDPACK_METADATA (libbuildpack CheckBuildpackVersion / StoreBuildpac
     }
   });
 
+  context('the file this toolkit writes', () => {
+    it('is JSON (a YAML document too), read back without a YAML parser; the YAML block style of older files is still read', async () => {
+      const cacheDir = await tmpDir();
+      await storeBuildpackMetadata(cacheDir, 'x', '1.0.0');
+      const text = await fs.readFile(path.join(cacheDir, 'BUILDPACK_METADATA'), 'utf8');
+      expect(text).to.equal('{"language":"x","version":"1.0.0"}\n');
+      expect(parse(text)).to.deep.equal({ language: 'x', version: '1.0.0' });
+      expect(await checkBuildpackVersion(cacheDir, 'x', '1.0.1')).to.equal('buildpack version changed from 1.0.0 to 1.0.1');
+      await fs.writeFile(path.join(cacheDir, 'BUILDPACK_METADATA'), 'language: x\nversion: 0.9.0\n');
+      expect(await checkBuildpackVersion(cacheDir, 'x', '1.0.1')).to.equal('buildpack version changed from 0.9.0 to 1.0.1');
+    });
+  });
+
   context('failure cases', () => {
     it('ignores a damaged metadata file (it is rewritten at the end of staging)', async () => {
       const cacheDir = await tmpDir();

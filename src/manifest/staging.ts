@@ -1,0 +1,20 @@
+// The manifest as staging loads it: the compiled dist/manifest.json when it was made from this
+// very manifest.yml (compiled.ts), else manifest.yml parsed. The parser (and the yaml library
+// under it) is loaded only in the second case, so a staging from a packaged or built buildpack
+// never loads it.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { COMPILED_MANIFEST_PATH, readCompiledManifest } from './compiled.js';
+import { readManifestText } from './read.js';
+import type { Manifest } from './types.js';
+
+/** The manifest, and whether it came from the compiled file (told in the debug log). */
+export async function loadStagingManifest(buildpackDir: string): Promise<{ manifest: Manifest; compiled: boolean }> {
+  const { file, text } = await readManifestText(buildpackDir);
+  const compiledText = await readFile(join(buildpackDir, COMPILED_MANIFEST_PATH), 'utf8').catch(() => undefined);
+  const compiled = compiledText === undefined ? undefined : readCompiledManifest(compiledText, text, file);
+  if (compiled) return { manifest: compiled, compiled: true };
+  const { parseManifest } = await import('./parse.js');
+  return { manifest: parseManifest(text, file), compiled: false };
+}
