@@ -212,6 +212,10 @@ describe('local platform containers (issue 10)', function () {
     const d = await push(PERL_FILES, { platform: p, buildpacks: [await sidecarBuildpack(path.join(root, 'odd-bp'), { probe: { command: 'echo probe sees $(ls /home/vcap/app); exec sleep 600' } }), FINAL_BP] });
     expect((await d.get('/write')).body).to.equal('written');
     await eventually(async () => expect(d.logs()).to.include('[APP/PROC/WEB/SIDECAR/PROBE/0] OUT probe sees Procfile server.pl'));
+    // a restart's container is made with the droplet complete (the first is made while staging runs)
+    await d.kill('web');
+    await d.waitUntilRunning({ minRestarts: 1, timeoutMs: 30000 });
+    expect((await d.get('/read')).body).to.equal('fresh');
   });
 
   it('still runs in process mode when asked (the fallback): the droplet on this machine, the host port', async () => {

@@ -6,7 +6,6 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { constants as z, createGunzip, type Gunzip } from 'node:zlib';
 import { BuildpackError, CorruptArchiveError, UnsafeArchiveError } from '../errors.js';
-import { startChild } from './children.js';
 import { fsError, isEnvironmentError } from './fsutil.js';
 import { TarSanitizer } from './tar-sanitize.js';
 import { DiskWriter } from './tar-write.js';
@@ -71,7 +70,8 @@ async function extractTar(input: Readable | string, dir: string, options: TarExt
     sink: new DiskWriter(dir, options.archive),
   });
   const steps: Promise<unknown>[] = [];
-  const xz = options.compression === 'xz' ? startChild('xz', ['-dc'], { stdout: true }) : undefined;
+  // node:child_process (with net, dgram and more under it) is loaded for xz only: a .tgz never needs it
+  const xz = options.compression === 'xz' ? (await import('./children.js')).startChild('xz', ['-dc'], { stdout: true }) : undefined;
   if (xz) {
     steps.push(pipeline(input as Readable, xz.proc.stdin!));
     steps.push(pipeline(xz.proc.stdout!, sanitizer));

@@ -81,6 +81,9 @@ export interface ContainerLayout {
   network?: { address: string };
 }
 
+/** Where the folders of an overlay on paths overlayfs cannot take are bound while it is mounted (gone after). */
+const OVERLAY_POINTS = '/.sbp-overlay';
+
 /** Where a deferred overlay's folders wait inside the container (root only; gone once mounted). */
 const DEFERRED = '/.sbp-deferred';
 
@@ -289,7 +292,23 @@ function stackScript(layout: ContainerLayout, base: { stackBin: string; etcFiles
   } else if (o) {
     const options = `lowerdir=${o.lower},upperdir=${o.upper},workdir=${o.work}`;
     if ([o.lower, o.upper, o.work].every(plainOverlayPath)) second.push(mnt('sbp-droplet', at(o.dest), 'overlay', `${options},${mkdirAt}`));
-    else second.push({ sh: `mkdir -p ${R(o.dest)} && mount -t overlay sbp-droplet -o ${shq(options)} ${R(o.dest)}` });
+    else {
+      // overlayfs splits its options at `,` and `:`, and no quoting gets such a path through both
+      // mount(8) and the kernel: the folders are bound to plain points in the new root and named
+      // relative to them (upper and work by their common folder: they must be under one mount)
+      const rw = path.dirname(o.upper);
+      if (path.dirname(o.work) !== rw || ![o.upper, o.work].map((p) => path.basename(p)).every(plainOverlayPath)) {
+        throw new BuildpackError('CONTAINER_FAILED', `an overlay on such paths needs upper and work with plain names in one folder (${o.upper}, ${o.work})`);
+      }
+      const x = OVERLAY_POINTS;
+      const relative = `lowerdir=lower,upperdir=rw/${path.basename(o.upper)},workdir=rw/${path.basename(o.work)}`;
+      second.push(
+        mnt(o.lower, at(`${x}/lower`), 'none', `bind,ro,${mkdirAt}`),
+        mnt(rw, at(`${x}/rw`), 'none', `bind,${mkdirAt}`),
+        { sh: `(cd ${R(x)} && mount -t overlay sbp-droplet -o ${relative} ${R(o.dest)})` },
+        { sh: `umount ${R(`${x}/lower`)} ${R(`${x}/rw`)} && rmdir ${R(`${x}/lower`)} ${R(`${x}/rw`)} ${R(x)}` },
+      );
+    }
   }
   for (const b of layout.binds) second.push(mnt(b.src, at(b.dest), 'none', `rbind${b.readOnly ? ',ro' : ''}${b.file ? '' : `,${mkdirAt}`}`));
   const lines = [
