@@ -296,10 +296,13 @@ sidecar-buildpack summary                             # markdown tables for rele
 
 \`manifest.yml\` lists the dependencies (with sha256) and the \`sidecars:\` section: the command,
 the process types the sidecar runs beside, its memory. \`bin/detect\` and \`bin/supply\` are shims
-that run the toolkit's bundled \`dist/supply.cjs\`; refresh them by running \`init\` again elsewhere
-and copying them over when you upgrade the toolkit. \`dist/runtime.tsv\` tells \`bin/supply\` which
-Node runtime to use for staging on a stack without node (it reads no YAML); \`package\` writes a fresh
-one into every zip, and staging warns when the committed one no longer matches \`manifest.yml\`.
+that run the toolkit's bundled \`dist/supply.cjs\` (with \`dist/supply-lazy.cjs\`, the part it loads
+only to download, unzip or parse YAML); refresh them by running \`init\` again elsewhere and copying
+them over when you upgrade the toolkit. \`dist/runtime.tsv\` tells \`bin/supply\` which Node runtime to
+use for staging on a stack without node (it reads no YAML), and \`dist/manifest.json\` is
+\`manifest.yml\` as staging reads it without parsing YAML; \`package\` writes both afresh into every
+zip. Staging warns when the committed table no longer matches \`manifest.yml\`, and parses
+\`manifest.yml\` itself when the compiled one was made from another.
 `}var V1=`web: node server.js
 `,G1=`// Fixture app for trying the buildpack: answers every request with a greeting.
 const http = require('node:http');
