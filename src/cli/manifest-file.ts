@@ -3,8 +3,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ManifestError } from '../errors.js';
+import { COMPILED_MANIFEST_PATH, compiledManifestFor } from '../manifest/compiled.js';
 import { parseManifest } from '../manifest/parse.js';
 import { tempPathFor } from '../packager/atomic-path.js';
+import { RUNTIME_TABLE_PATH, runtimeTableFor } from '../packager/runtime-table.js';
 import { parseManifestDocument, renderManifestDocument, type ManifestDocument } from '../packager/manifest-doc.js';
 
 /** The editable document of `<dir>/manifest.yml`. */
@@ -34,11 +36,34 @@ export async function writeManifestDocument(m: ManifestDocument): Promise<void> 
   } catch {
     // new file: default mode
   }
+  await writeAtomic(m.file, tmp, text, mode);
+  await refreshGenerated(path.dirname(m.file), text, m.file);
+}
+
+async function writeAtomic(file: string, tmp: string, text: string, mode: number): Promise<void> {
   try {
     await fs.writeFile(tmp, text, { mode });
-    await fs.rename(tmp, m.file);
+    await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * The files made from manifest.yml that the buildpack has (`init` writes them): written again
+ * from the edited text, so that staging from the buildpack's directory (a git URL) reads the new
+ * manifest without parsing YAML and finds the runtime the manifest now names. A buildpack
+ * without them gets none.
+ */
+async function refreshGenerated(dir: string, text: string, file: string): Promise<void> {
+  const generated = [
+    { rel: RUNTIME_TABLE_PATH, make: () => runtimeTableFor(text, file, 'sidecar-buildpack dependency', parseManifest) },
+    { rel: COMPILED_MANIFEST_PATH, make: () => compiledManifestFor(text, file, 'sidecar-buildpack dependency', parseManifest) },
+  ];
+  for (const g of generated) {
+    const target = path.join(dir, ...g.rel.split('/'));
+    if (!(await fs.stat(target).then((st) => st.isFile(), () => false))) continue;
+    await writeAtomic(target, tempPathFor(target), g.make(), 0o644);
   }
 }

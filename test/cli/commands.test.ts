@@ -100,6 +100,27 @@ describe('sidecar-buildpack dependency', () => {
       });
     });
 
+    context("when the buildpack has the files made from its manifest (init's dist/runtime.tsv and dist/manifest.json)", () => {
+      it('writes them again from the edited manifest, so staging from the directory reads the new one; a buildpack without them gets none', async () => {
+        const { compiledManifestFor, readCompiledManifest } = await import('../../src/manifest/compiled.js');
+        const { parseManifest } = await import('../../src/manifest/parse.js');
+        const { runtimeTableFor } = await import('../../src/packager/runtime-table.js');
+        await fs.mkdir(path.join(dir, 'dist'));
+        await fs.writeFile(path.join(dir, 'dist', 'manifest.json'), compiledManifestFor(MANIFEST, 'm', 'init', parseManifest));
+        await fs.writeFile(path.join(dir, 'agent-1.1.0.tgz'), 'release bytes');
+        const r = await cli(['dependency', 'add', 'agent', '--version', '1.1.0', '--uri', 'https://releases.example.org/agent-1.1.0.tgz', '--file', 'agent-1.1.0.tgz'], { cwd: dir });
+        expect(r.code, r.stderr).to.equal(0);
+        const text = await manifest();
+        const compiled = readCompiledManifest(await fs.readFile(path.join(dir, 'dist', 'manifest.json'), 'utf8'), text, 'm');
+        expect(compiled?.dependencies.map((d) => `${d.name} ${d.version}`)).to.include('agent 1.1.0');
+        expect(await fs.stat(path.join(dir, 'dist', 'runtime.tsv')).then(() => true, () => false), 'no table was there, none is made').to.equal(false);
+        await fs.writeFile(path.join(dir, 'dist', 'runtime.tsv'), runtimeTableFor(text, 'm', 'init', parseManifest));
+        const u = await cli(['dependency', 'add', 'agent', '--version', '1.2.0', '--uri', 'https://releases.example.org/agent-1.2.0.tgz', '--file', 'agent-1.1.0.tgz'], { cwd: dir });
+        expect(u.code, u.stderr).to.equal(0);
+        expect(await fs.readFile(path.join(dir, 'dist', 'runtime.tsv'), 'utf8')).to.equal(runtimeTableFor(await manifest(), 'm', 'sidecar-buildpack dependency', parseManifest));
+      });
+    });
+
     context('when only --uri is given, with --default and two --stack', () => {
       it('downloads it to compute the sha256 and sets the default version', async () => {
         server.route('/agent-80.tgz', serve.bytes('eighty'));
