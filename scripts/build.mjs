@@ -160,6 +160,8 @@ const tableCode = await build({
   format: 'cjs',
   write: false,
   logLevel: 'warning',
+  // run below through new Function, with this script's require: import.meta.url is never read
+  define: { 'import.meta.url': 'undefined' },
 });
 const tableModule = { exports: {} };
 new Function('module', 'exports', 'require', tableCode.outputFiles[0].text)(tableModule, tableModule.exports, createRequire(import.meta.url));

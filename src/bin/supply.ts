@@ -56,7 +56,7 @@ async function main(): Promise<number> {
   const here = path.dirname(path.resolve(process.argv[1]));
   const buildpackDir = path.basename(here) === 'dist' ? path.dirname(here) : path.resolve(here, '../..');
   try {
-    const { manifest, compiled } = await loadStagingManifest(buildpackDir);
+    const { manifest, compiled, answers } = await loadStagingManifest(buildpackDir);
     logger.debug(compiled ? `manifest: ${COMPILED_MANIFEST_PATH}, made from this manifest.yml` : `manifest: ${manifest.file} parsed (no ${COMPILED_MANIFEST_PATH} made from it)`);
     for (const w of manifest.warnings ?? []) logger.warning(w);
     const buildpackVersion = (await fs.readFile(path.join(buildpackDir, 'VERSION'), 'utf8').catch(() => '')).trim();
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
     const installer = new Installer({ buildpackDir, cacheDir, logger, fetcher, maxUnpackedBytes: maxUnpackedBytesFrom(process.env) });
     await supply(
       { buildDir, cacheDir, depsDir, depsIdx, stack: process.env.CF_STACK || undefined, env: process.env, now: new Date() },
-      { manifest, buildpackVersion, installer, logger },
+      { manifest, answers, buildpackVersion, installer, logger },
     );
     return 0;
   } catch (err) {

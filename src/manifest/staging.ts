@@ -5,16 +5,16 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { COMPILED_MANIFEST_PATH, readCompiledManifest } from './compiled.js';
+import { COMPILED_MANIFEST_PATH, readCompiled, type StagingAnswers } from './compiled.js';
 import { readManifestText } from './read.js';
 import type { Manifest } from './types.js';
 
-/** The manifest, and whether it came from the compiled file (told in the debug log). */
-export async function loadStagingManifest(buildpackDir: string): Promise<{ manifest: Manifest; compiled: boolean }> {
+/** The manifest, whether it came from the compiled file (told in the debug log), and its answers (none when parsed). */
+export async function loadStagingManifest(buildpackDir: string): Promise<{ manifest: Manifest; compiled: boolean; answers: StagingAnswers }> {
   const { file, text } = await readManifestText(buildpackDir);
   const compiledText = await readFile(join(buildpackDir, COMPILED_MANIFEST_PATH), 'utf8').catch(() => undefined);
-  const compiled = compiledText === undefined ? undefined : readCompiledManifest(compiledText, text, file);
-  if (compiled) return { manifest: compiled, compiled: true };
+  const compiled = compiledText === undefined ? undefined : readCompiled(compiledText, text, file);
+  if (compiled) return { ...compiled, compiled: true };
   const { parseManifest } = await import('./parse.js');
-  return { manifest: parseManifest(text, file), compiled: false };
+  return { manifest: parseManifest(text, file), compiled: false, answers: {} };
 }

@@ -1,10 +1,9 @@
 // Version resolution with libbuildpack's semantics (versions.go): the highest version in a list
 // that satisfies a constraint, spelled as in the list. See shared/compat/versions.json.
 
-import semver from 'semver';
+import type { SemVer } from 'semver';
+import { semver } from './semver-lazy.js';
 import { DependencyNotFoundError } from '../errors.js';
-
-type SemVer = semver.SemVer;
 
 interface Candidate {
   original: string;
@@ -29,7 +28,7 @@ function splitTail(v: string): { head: string; tail: number[] } {
 /** Strict SemVer 2.0 (blang/semver): exactly `X.Y.Z[-pre][+build]`, no `v` prefix. */
 export function parseStrictSemver(v: string): SemVer | null {
   if (v !== v.trim() || /^[vV=]/.test(v)) return null;
-  return semver.parse(v);
+  return semver().parse(v);
 }
 
 /** True when `v` is a strict SemVer version (`1.2.3`, not `v79`, `1`, or `9.4.8.0`). */
@@ -42,14 +41,14 @@ export function parseLenientSemver(v: string): SemVer | null {
   const m = LENIENT.exec(v);
   if (!m) return null;
   const core = `${Number(m[1])}.${Number(m[2] ?? 0)}.${Number(m[3] ?? 0)}`;
-  return semver.parse(core + (m[4] ? `-${m[4]}` : '') + (m[5] ? `+${m[5]}` : ''), { loose: true });
+  return semver().parse(core + (m[4] ? `-${m[4]}` : '') + (m[5] ? `+${m[5]}` : ''), { loose: true });
 }
 
 /** libbuildpack (Masterminds) accepts `>=1.2.0, <1.2.4`; node-semver wants spaces for AND. */
 function normalizeConstraint(constraint: string): string | null {
   const c = constraint.trim().replace(/\s*,\s*/g, ' ');
   if (c === '') return null;
-  return semver.validRange(c) === null ? null : c;
+  return semver().validRange(c) === null ? null : c;
 }
 
 /** True when `constraint` is a version constraint the resolver understands (`1.2.x`, `>=1 <2`, `1.2.3`). */
@@ -58,7 +57,7 @@ export function isValidConstraint(constraint: string): boolean {
 }
 
 function byVersion(a: Candidate, b: Candidate): number {
-  const c = semver.compare(a.version, b.version);
+  const c = semver().compare(a.version, b.version);
   if (c !== 0) return c;
   for (let i = 0; i < Math.max(a.tail.length, b.tail.length); i++) {
     const d = (a.tail[i] ?? 0) - (b.tail[i] ?? 0);
@@ -94,7 +93,7 @@ export function findMatchingVersions(constraint: string, versions: readonly stri
   if (range !== null) {
     const strict = candidates(versions, parseStrictSemver);
     if (strict !== null) {
-      const hits = strict.filter((c) => semver.satisfies(c.version, range, { includePrerelease: true }));
+      const hits = strict.filter((c) => semver().satisfies(c.version, range, { includePrerelease: true }));
       if (hits.length > 0) return hits.sort(byVersion).map((c) => c.original);
     }
     const lenient: Candidate[] = [];
@@ -103,7 +102,7 @@ export function findMatchingVersions(constraint: string, versions: readonly stri
       const version = parseLenientSemver(head);
       if (version !== null) lenient.push({ original, version, tail });
     }
-    const hits = lenient.filter((c) => semver.satisfies(c.version, range));
+    const hits = lenient.filter((c) => semver().satisfies(c.version, range));
     if (hits.length > 0) return hits.sort(byVersion).map((c) => c.original);
   } else {
     const exact = versions.filter((v) => v === constraint);

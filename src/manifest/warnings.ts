@@ -1,7 +1,7 @@
 // The staging warnings libbuildpack prints about dependencies and stacks, as functions that
 // return the text (the caller logs it with `**WARNING**`). Texts are libbuildpack's, byte for byte.
 
-import semver from 'semver';
+import { semver } from './semver-lazy.js';
 import type { Manifest } from './types.js';
 import type { DependencyRef } from './query.js';
 import { allDependencyVersions } from './query.js';
@@ -62,22 +62,35 @@ export function preReleaseWarning(dep: DependencyRef): string | undefined {
 }
 
 /**
- * End-of-life warnings for `dep` at time `now`: one per `dependency_deprecation_dates` entry of
- * the same name whose `version_line` matches the version (as a constraint when the version is
- * semver, else by equal spelling) and whose date is less than 30 days after `now` (past dates
- * included). Text: `<n> <line> will no longer be available in new buildpacks released after <date>.`
- * plus `\nSee: <link>` when a link is given.
+ * The `dependency_deprecation_dates` entries (their indexes) that concern `dep`: the same name and
+ * a `version_line` that matches the version (as a constraint when the version is semver, else by
+ * equal spelling). What they say depends on the date only (endOfLifeTexts).
  */
-export function endOfLifeWarnings(m: Manifest, dep: DependencyRef, now: Date): string[] {
+export function deprecationsFor(m: Manifest, dep: DependencyRef): number[] {
   const version = parseLenientSemver(dep.version);
-  const out: string[] = [];
-  for (const d of m.dependency_deprecation_dates) {
-    if (d.name !== dep.name) continue;
+  const out: number[] = [];
+  m.dependency_deprecation_dates.forEach((d, i) => {
+    if (d.name !== dep.name) return;
     const matches =
       version !== null
-        ? isValidConstraint(d.version_line) && semver.satisfies(version, d.version_line.replace(/\s*,\s*/g, ' '))
+        ? isValidConstraint(d.version_line) && semver().satisfies(version, d.version_line.replace(/\s*,\s*/g, ' '))
         : d.version_line === dep.version;
-    if (!matches) continue;
+    if (matches) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * The end-of-life warnings of the deprecation entries `indexes` (deprecationsFor) at time `now`:
+ * one for each whose date is less than 30 days after `now` (past dates included). Text:
+ * `<n> <line> will no longer be available in new buildpacks released after <date>.` plus
+ * `\nSee: <link>` when a link is given.
+ */
+export function endOfLifeTexts(m: Manifest, dep: DependencyRef, indexes: number[], now: Date): string[] {
+  const out: string[] = [];
+  for (const i of indexes) {
+    const d = m.dependency_deprecation_dates[i];
+    if (!d) continue;
     const eol = parseDate(d.date);
     if (eol === undefined || eol - now.getTime() >= EOL_WARNING_WINDOW_MS) continue;
     let text = `${dep.name} ${d.version_line} will no longer be available in new buildpacks released after ${d.date}.`;
@@ -85,6 +98,11 @@ export function endOfLifeWarnings(m: Manifest, dep: DependencyRef, now: Date): s
     out.push(text);
   }
   return out;
+}
+
+/** End-of-life warnings for `dep` at time `now` (deprecationsFor, then endOfLifeTexts). */
+export function endOfLifeWarnings(m: Manifest, dep: DependencyRef, now: Date): string[] {
+  return endOfLifeTexts(m, dep, deprecationsFor(m, dep), now);
 }
 
 /** `YYYY-MM-DD` at 00:00 UTC, as Go's time.Parse("2006-01-02") reads it; undefined when malformed. */
@@ -108,10 +126,28 @@ export function stackWarnings(stack: string): string[] {
  * pre-release in use (the last is ours, not libbuildpack's).
  */
 export function installWarnings(m: Manifest, dep: DependencyRef, stack: string | undefined, now: Date, line: VersionLine = 'patch'): string[] {
-  const out = endOfLifeWarnings(m, dep, now);
+  return installWarningsFrom(m, dep, installAnswer(m, dep, stack, line), now);
+}
+
+/** What installWarnings says of `dep` that does not depend on the date: a compiled manifest carries it. */
+export interface InstallAnswer {
+  /** The deprecation entries that concern it (deprecationsFor). */
+  eol: number[];
+  newer?: string;
+  prerelease?: string;
+}
+
+/** The date-free part of installWarnings for `dep` on `stack`. */
+export function installAnswer(m: Manifest, dep: DependencyRef, stack: string | undefined, line: VersionLine = 'patch'): InstallAnswer {
   const newer = newerVersionWarning(m, dep, stack, line);
-  if (newer !== undefined) out.push(newer);
-  const pre = preReleaseWarning(dep);
-  if (pre !== undefined) out.push(pre);
+  const prerelease = preReleaseWarning(dep);
+  return { eol: deprecationsFor(m, dep), ...(newer !== undefined ? { newer } : {}), ...(prerelease !== undefined ? { prerelease } : {}) };
+}
+
+/** installWarnings from its date-free part at time `now`: end of life, a newer version, pre-release. */
+export function installWarningsFrom(m: Manifest, dep: DependencyRef, answer: InstallAnswer, now: Date): string[] {
+  const out = endOfLifeTexts(m, dep, answer.eol, now);
+  if (answer.newer !== undefined) out.push(answer.newer);
+  if (answer.prerelease !== undefined) out.push(answer.prerelease);
   return out;
 }

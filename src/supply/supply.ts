@@ -12,8 +12,9 @@ import type { Logger } from '../log/logger.js';
 // the manifest modules staging needs, not manifest/index.js: that would load the YAML parser,
 // which a staging with a compiled manifest never needs (manifest/staging.ts)
 import { applyOverrides, overrideVariableName, type OverrideResult } from '../manifest/overrides.js';
-import { checkStackSupport, resolveEntry } from '../manifest/query.js';
-import { installWarnings, stackWarnings } from '../manifest/warnings.js';
+import { answersStack, type StagingAnswers } from '../manifest/compiled.js';
+import { checkStackSupport, getEntry, resolveEntry } from '../manifest/query.js';
+import { installWarnings, installWarningsFrom, stackWarnings } from '../manifest/warnings.js';
 import type { Manifest } from '../manifest/types.js';
 import { checkSidecarMemory, memorySource, type StagedMemory } from '../sidecar/memory.js';
 import { checkOtherProxies } from '../sidecar/proxy.js';
@@ -37,6 +38,11 @@ export interface SupplyContext {
 /** The collaborators supply needs (consumer-side, STYLE.md). */
 export interface SupplyDeps {
   manifest: Manifest;
+  /**
+   * The compiled manifest's answers to the version questions (manifest/compiled.ts): used for a
+   * sidecar without a version override, so that staging needs no semver. Absent: all are asked.
+   */
+  answers?: StagingAnswers;
   /** The buildpack's VERSION. */
   buildpackVersion: string;
   installer: Pick<DependencyInstaller, 'install' | 'cleanupAppCache'>;
@@ -96,7 +102,8 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     for (const a of applied) logger.info(`Sidecar ${spec.name}: using ${a}`);
     // Pure, and refuses a launch.yml command over Cloud Controller's limit before any download.
     const rendered = renderSidecar(spec, ctx.depsIdx, { file: manifest.file, key });
-    const entry = resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
+    const known = versionConstraint === undefined ? deps.answers?.[answersStack(ctx.stack)]?.[spec.dependency] : undefined;
+    const entry = known ? getEntry(manifest, spec.dependency, known.version, ctx.stack) : resolveEntry(manifest, spec.dependency, ctx.stack, versionConstraint);
     if (!entry.sha256) {
       // libbuildpack tolerates md5-only entries; a sidecar is never installed unverified
       const index = manifest.dependencies.indexOf(entry);
@@ -104,7 +111,7 @@ export async function supply(ctx: SupplyContext, deps: SupplyDeps): Promise<Supp
     }
     const installed = await deps.installer.install(entry, writer.resolve(spec.dependency), { stripComponents: spec.strip_components });
     await checkCommand(installed.dir, spec.command, `${entry.name} ${entry.version}`, manifest.file, `${key}.command`);
-    for (const w of installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
+    for (const w of known ? installWarningsFrom(manifest, entry, known, ctx.now) : installWarnings(manifest, entry, ctx.stack, ctx.now)) logger.warning(w);
 
     for (const f of rendered.files) await writer.writeFile(f.path, f.contents, f.mode);
     processes.push(rendered.process);

@@ -9,6 +9,7 @@ import { Installer } from '../../src/deps/installer.js';
 import { ChecksumMismatchError, DependencyNotFoundError, ManifestError, OverrideError, ResolveError } from '../../src/errors.js';
 import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
 import { parseManifest } from '../../src/manifest/index.js';
+import type { StagingAnswers } from '../../src/manifest/compiled.js';
 import { supply, type SupplyContext } from '../../src/supply/supply.js';
 import { listTree, sha256, tgzBuffer } from '../helpers/archives.js';
 import { expectRejection } from '../helpers/assert.js';
@@ -59,7 +60,7 @@ sidecars:
 ${extra}`;
   }
 
-  async function stage(text: string, env: Record<string, string> = {}, dirs?: { cache: string }, buildpackVersion = '1.2.3') {
+  async function stage(text: string, env: Record<string, string> = {}, dirs?: { cache: string }, buildpackVersion = '1.2.3', answers?: StagingAnswers) {
     const root = await tmpDir();
     const ctx: SupplyContext = {
       buildDir: path.join(root, 'build'),
@@ -74,7 +75,7 @@ ${extra}`;
     const sink = new MemorySink();
     const logger = new StagingLogger(sink);
     const installer = new Installer({ buildpackDir: root, cacheDir: ctx.cacheDir, logger, fetcher: new HttpFetcher({ attempts: 1 }) });
-    const run = () => supply(ctx, { manifest: parseManifest(text, 'manifest.yml'), buildpackVersion, installer, logger });
+    const run = () => supply(ctx, { manifest: parseManifest(text, 'manifest.yml'), ...(answers ? { answers } : {}), buildpackVersion, installer, logger });
     return { ctx, sink, run, root };
   }
 
@@ -137,6 +138,17 @@ ${extra}`;
       const launch = parse(await fs.readFile(path.join(ctx.depsDir, '1', 'launch.yml'), 'utf8'));
       expect(launch.processes[0].limits.memory).to.equal(128);
       expect(stripAnsi(sink.text())).to.contain('Sidecar config-server: using CONFIG_SERVER_VERSION=0.2.x');
+    });
+
+    it("takes a compiled manifest's answers for a sidecar without an override, and asks with one", async () => {
+      // answers that differ from what asking gives (0.1.x -> 0.1.0) show which was used
+      const answers: StagingAnswers = { cflinuxfs4: { 'config-server': { version: '0.2.0', eol: [], newer: 'a newer one, as recorded' } } };
+      const taken = await stage(manifestText(), {}, undefined, '1.2.3', answers);
+      expect((await taken.run()).installed[0].version).to.equal('0.2.0');
+      expect(stripAnsi(taken.sink.text())).to.contain('**WARNING** a newer one, as recorded');
+      const asked = await stage(manifestText(), { CONFIG_SERVER_VERSION: '0.1.x' }, undefined, '1.2.3', answers);
+      expect((await asked.run()).installed[0].version).to.equal('0.1.0');
+      expect(stripAnsi(asked.sink.text())).to.not.contain('as recorded');
     });
 
     it('skips a sidecar disabled with CONFIG_SERVER_DISABLED=true and still writes config.yml', async () => {
