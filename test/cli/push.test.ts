@@ -50,7 +50,13 @@ describe('push', function () {
     context('when the app stages and runs', () => {
       it('prints the staging log, then the url line, then the tagged logs, and exits 0 once stopped', async () => {
         const controller = new AbortController();
-        const io = memoryIO(REPO, (line) => line.startsWith(SIDECAR_UP) && controller.abort());
+        // stopped once both processes said they listen (either may come first)
+        const seen = { web: false, sidecar: false };
+        const io = memoryIO(REPO, (line) => {
+          if (line.startsWith(SIDECAR_UP)) seen.sidecar = true;
+          if (line.startsWith('[APP/PROC/WEB/0] OUT app listening on')) seen.web = true;
+          if (seen.web && seen.sidecar) controller.abort();
+        });
         const port = String(await freePort());
         const code = await main(['push', 'fixtures/apps/node-app', '-b', zip, '--env', `CONFIG_SERVER_PORT=${port}`, '--work-root', work], io, [
           pushCommand(() => ({ signal: controller.signal, dispose: () => undefined })),
