@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { ArchiveTooLargeError, MAX_UNPACKED_ENV, OverrideError, UnsafeArchiveError } from '../errors.js';
 import { extractTarFile, extractTarStream } from './extract-tar.js';
 import { extractZipFile } from './extract-zip.js';
-import { fsError, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
+import { fsError, removeQuietly, removeStreamFile, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
 
 export { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
@@ -65,11 +65,12 @@ export async function extractStream(input: Readable, dir: string, options: Extra
   const kind = options.kind ?? archiveKind(options.name);
   if (kind === 'zip') {
     const spool = tempSibling(path.join(options.spoolDir ?? path.dirname(dir), path.basename(dir)), 'zip');
+    const out = createWriteStream(spool, { flags: 'wx', mode: 0o600 });
     try {
-      await pipeline(input, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+      await pipeline(input, out);
       return await extractFile(spool, dir, options);
     } finally {
-      await removeQuietly(spool);
+      await removeStreamFile(out, spool);
     }
   }
   return unpack(input, dir, kind, options);
@@ -110,10 +111,12 @@ async function unpack(input: Readable, dir: string, kind: ArchiveKind, options: 
           yield chunk;
         }
       };
+      const out = createWriteStream(dest, { flags: 'wx', mode: 0o755 });
       try {
-        await pipeline(input, bounded, createWriteStream(dest, { flags: 'wx', mode: 0o755 }));
+        await pipeline(input, bounded, out);
         await fs.chmod(dest, 0o755); // the umask may have removed bits
       } catch (e) {
+        await removeStreamFile(out, dest);
         throw fsError(e, `write ${base} into`, where);
       }
       return;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ChecksumMismatchError, DownloadError } from '../errors.js';
 import { redactText, redactUri } from '../log/redact.js';
-import { removeQuietly, tempSibling } from './fsutil.js';
+import { removeStreamFile, tempSibling } from './fsutil.js';
 import { HashingTee } from './tee.js';
 import { AttemptError, openOnce, type AttemptSettings } from './http-attempt.js';
 import type { BodyFetcher, FetchedBody, Fetcher, FetchOptions } from './types.js';
@@ -98,15 +98,7 @@ export class HttpFetcher implements Fetcher, BodyFetcher {
         await fs.rename(tmp, dest);
         return { sha256: actual, bytes: tee.bytes };
       } catch (e) {
-        // The stream opens its file asynchronously: a failure in the first moments (a short body)
-        // can come before the open, which then creates the file after an early remove. Wait for
-        // the stream's close, then remove.
-        if (!out.closed) {
-          const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
-          if (!out.destroyed) out.destroy();
-          await closed;
-        }
-        await removeQuietly(tmp);
+        await removeStreamFile(out, tmp);
         throw e;
       }
     });

@@ -3,7 +3,7 @@
 // mapping of the system's refusals (disk full, read-only...) to typed errors that say where.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { FileSystemError } from '../errors.js';
 
@@ -38,6 +38,20 @@ export async function removeQuietly(p: string): Promise<void> {
   // a CommonJS module: its exports are the default export under node's ESM loader
   const fse = (mod as typeof mod & { default?: typeof mod }).default ?? mod;
   await fse.remove(p).catch(() => undefined);
+}
+
+/**
+ * Remove the file a write stream writes to, once the stream is closed. The stream opens its file
+ * asynchronously: a failure in its first moments (a body that fails at once) comes before the
+ * open, which would create the file after an early remove.
+ */
+export async function removeStreamFile(out: WriteStream, file: string): Promise<void> {
+  if (!out.closed) {
+    const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+    if (!out.destroyed) out.destroy();
+    await closed;
+  }
+  await removeQuietly(file);
 }
 
 /** `mkdir -p`, with the system's refusal (a file in the way, read-only, disk full) as a FileSystemError. */

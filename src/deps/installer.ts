@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
 import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, type ExtractOptions } from './extract.js';
-import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
+import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, removeStreamFile, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename } from './kind.js';
 import type { BodyFetcher, DependencyInstaller, InstallResult, InstallSource } from './types.js';
 
@@ -207,7 +207,7 @@ export class Installer implements DependencyInstaller {
           out,
         );
       } catch (e) {
-        await removeQuietly(tmpFile);
+        await removeStreamFile(out, tmpFile);
         // the body's own errors stay as they are (the fetcher retries them); a refused write says where
         throw e === writeError ? fsError(e, `write the download of ${name} into the app cache`, this.cacheRoot) : e;
       }

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import yazl from 'yazl';
 import { tempPathFor } from './atomic-path.js';
+import { removeStreamFile } from '../deps/fsutil.js';
 
 /** One file of the archive: its bytes come from `contents` or from the file at `localPath`. */
 export type ZipEntry =
@@ -81,15 +82,11 @@ export async function writeReproducibleZip(entries: ZipEntry[], dest: string, ep
     },
   });
   const out = createWriteStream(tmp, { mode: 0o644 });
-  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
   try {
     await Promise.race([pipeline(zip.outputStream, tap, out), failed]);
     await fs.rename(tmp, dest);
   } catch (err) {
-    // the temp file may still be opening: close it before removing it, or it outlives the rm
-    out.destroy();
-    await closed;
-    await fs.rm(tmp, { force: true });
+    await removeStreamFile(out, tmp);
     throw err;
   }
   return { bytes, sha256: hash.digest('hex') };

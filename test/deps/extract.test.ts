@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { promises as fs, createReadStream } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { ArchiveTooLargeError, CorruptArchiveError, UnsafeArchiveError } from '../../src/errors.js';
 import { archiveKind, extract, uriBasename } from '../../src/deps/extract.js';
 import { listTree, overlappingZip, randomFile, sha256File, tarBuffer, tarHeader, tgzBuffer, writeArchive, writeTgz, writeZip, type EntrySpec } from '../helpers/archives.js';
@@ -220,6 +221,19 @@ describe('extract', () => {
       await extract(file, target);
       expect(await rawNames()).to.deep.equal([raw(0xfe, 0x32).toString('hex'), raw(0xff, 0x31).toString('hex')]);
     });
+  });
+
+  describe('#extract from a stream that fails at once', () => {
+    for (const kind of ['zip', 'file'] as const) {
+      it(`leaves nothing beside the target for a ${kind} (50 times: the write may still be opening)`, async () => {
+        for (let i = 0; i < 50; i++) {
+          const failing = new Readable({ read() { this.destroy(new Error('socket hang up')); } });
+          await expectRejection(extract(failing, target, { kind, name: 'tool' }), Error, 'socket hang up');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await parentEntries()).to.deep.equal([]);
+      });
+    }
   });
 
   describe('#extract: what an archive may expand to', () => {

@@ -11,6 +11,8 @@ import { Installer } from '../../src/deps/installer.js';
 import { ArchiveTooLargeError, ChecksumMismatchError, DownloadError, FileSystemError, UnsafeArchiveError } from '../../src/errors.js';
 import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
 import type { Dependency } from '../../src/manifest/types.js';
+import type { BodyFetcher } from '../../src/deps/types.js';
+import { Readable } from 'node:stream';
 import { listTree, randomFile, sha256, sha256File, tgzBuffer, writeArchive, writeTgz } from '../helpers/archives.js';
 import { expectRejection } from '../helpers/assert.js';
 import { TestServer, serve } from '../helpers/http-server.js';
@@ -212,6 +214,22 @@ describe('Installer', () => {
         expect(await fs.readdir(depsDir)).to.deep.equal(['0']);
         expect(await besideTarget()).to.deep.equal([]);
         expect(await cacheTree()).to.deep.equal(['dependencies/']);
+      });
+
+      it('leaves no temp file when the body fails before the temp file was even opened (50 times)', async () => {
+        // The write stream opens its file asynchronously: a body that fails at once makes the
+        // pipeline reject before the open, and a remove then would run before the file exists.
+        const uri = 'http://127.0.0.1:9/tool.tgz';
+        const failing: BodyFetcher = {
+          fetchWith: async (_uri, consume) => consume({ stream: new Readable({ read() { this.destroy(new Error('socket hang up')); } }), size: undefined }),
+        };
+        for (let i = 0; i < 50; i++) {
+          const inst = new Installer({ buildpackDir, cacheDir, logger: new StagingLogger(sink), fetcher: failing });
+          await expectRejection(inst.install(dep(uri, sha256(tgz)), target), Error, 'socket hang up');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await cacheTree()).to.deep.equal(['dependencies/']);
+        expect(await besideTarget()).to.deep.equal([]);
       });
 
       it('fails on 404 with one request and leaves nothing', async () => {
