@@ -48,6 +48,8 @@ describe('the supply bundle from its code cache (dist/run.cjs, the buildpack’s
     });
     expect(r.status, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.include(`: used\n`);
+    // the manifest addStagingRuntime edited is read from its compiled form, as from a packaged zip
+    expect(r.stdout).to.include('manifest: dist/manifest.json, made from this manifest.yml');
     expect(r.stdout).to.match(/Download \[.*\/probe\.tgz\]/);
     expect(await fs.readFile(path.join(deps, '0', 'probe', 'bin', 'probe'), 'utf8')).to.equal('#!/bin/sh\necho probe\n');
   });

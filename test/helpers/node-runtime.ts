@@ -11,6 +11,9 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { isSeq, parseDocument } from 'yaml';
 import { ANY_STACK, RUNTIME_TABLE_PATH, renderRuntimeTable } from '../../src/packager/runtime-table.js';
+import { COMPILED_MANIFEST_PATH, compiledManifestFor } from '../../src/manifest/compiled.js';
+import { parseManifest } from '../../src/manifest/parse.js';
+import { ManifestError } from '../../src/errors.js';
 import { BUNDLE_PATH, LOADER_PATH, codeCacheZipPath, recordCodeCache } from '../../src/packager/code-cache.js';
 
 export interface NodeRuntimeArchive {
@@ -99,6 +102,17 @@ export async function addStagingRuntime(dir: string, uri = 'http://127.0.0.1:9/n
   const rows = [{ stack: 'cflinuxfs4', ...row }, { stack: ANY_STACK, ...row }];
   await fs.mkdir(path.join(dir, 'dist'), { recursive: true });
   await fs.writeFile(path.join(dir, RUNTIME_TABLE_PATH), renderRuntimeTable(rows, text, 'test/helpers/node-runtime.ts'));
+  // and the compiled manifest of the edited manifest.yml, as the packager writes it in every zip
+  // (the old one no longer matches, so staging would parse the YAML, which no zip makes it do); a
+  // manifest the parser refuses keeps the stale file, and staging parses and refuses it
+  const compiledFile = path.join(dir, COMPILED_MANIFEST_PATH);
+  if (await fs.stat(compiledFile).then(() => true, () => false)) {
+    try {
+      await fs.writeFile(compiledFile, compiledManifestFor(text, file, 'test/helpers/node-runtime.ts', parseManifest));
+    } catch (e) {
+      if (!(e instanceof ManifestError)) throw e;
+    }
+  }
   // and, as the packager records it, the code cache of the bundle for this binary (when the
   // buildpack carries the loader; a manifest staging must refuse records none)
   const exists = (p: string) => fs.stat(path.join(dir, p)).then(() => true, () => false);
