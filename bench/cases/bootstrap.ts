@@ -10,6 +10,7 @@ import path from 'node:path';
 import { makeNoNodePath } from '../../test/helpers/no-node-path.js';
 import { HttpFetcher } from '../../src/deps/fetch.js';
 import { packageBuildpack } from '../../src/packager/package.js';
+import { runtimeHead } from '../../src/packager/runtime-head.js';
 import { makeBenchBuildpack, type BenchDependency } from '../lib/buildpack.js';
 import type { BenchContext, CaseResult } from '../lib/context.js';
 import { makeRealRuntimeTgz, treeBytes, type GeneratedArchive, type RealRuntime } from '../lib/inputs.js';
@@ -48,7 +49,8 @@ export async function makeBootstrapFixture(ctx: BenchContext, payload: Generated
   await fs.rename(stackPath, noNodePath);
   const deps: BenchDependency[] = [
     { name: 'payload', version: '1.0.0', uri: payloadUri, sha256: payload.sha256 },
-    { name: 'node', version: '22.0.0', uri: runtimeUri, sha256: runtime.sha256 },
+    // with the head `sidecar-buildpack dependency add node` records: what a download keeps
+    { name: 'node', version: '22.0.0', uri: runtimeUri, sha256: runtime.sha256, head: await runtimeHead(runtime.file) },
   ];
   const uncachedBp = await makeBenchBuildpack(path.join(root, 'uncached'), { dependencies: deps, sidecars: [PAYLOAD_SIDECAR] });
   // the cached zip, by the real packager, then unzipped like the platform does with a buildpack

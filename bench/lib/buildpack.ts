@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseManifest } from '../../src/manifest/parse.js';
 import { COMPILED_MANIFEST_PATH, compiledManifestFor } from '../../src/manifest/compiled.js';
-import { RUNTIME_TABLE_PATH, runtimeTableFor } from '../../src/packager/runtime-table.js';
+import { HEAD_BYTES_KEY, HEAD_SHA256_KEY, RUNTIME_TABLE_PATH, runtimeTableFor } from '../../src/packager/runtime-table.js';
 
 /** The repository root (bench/lib/ is two levels below it). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,6 +22,8 @@ export interface BenchDependency {
   sha256: string;
   /** Put this local file into the buildpack as a cached dependency (`file:` entry). */
   cachedFrom?: string;
+  /** The staging runtime's head, as `dependency add node` records it (runtime-head.ts). */
+  head?: { bytes: number; sha256: string };
 }
 
 /** A sidecar of the `sidecars:` section: it runs `command` of `dependency` beside web. */
@@ -53,6 +55,7 @@ function manifestText(spec: BenchBuildpackSpec): string {
   for (const d of spec.dependencies) {
     lines.push(`- name: ${d.name}`, `  version: "${d.version}"`, `  uri: ${d.uri}`, `  sha256: ${d.sha256}`, '  cf_stacks:', '  - cflinuxfs4');
     if (d.cachedFrom) lines.push(`  file: ${cachedFilePath(d.uri)}`);
+    if (d.head) lines.push(`  ${HEAD_BYTES_KEY}: ${d.head.bytes}`, `  ${HEAD_SHA256_KEY}: ${d.head.sha256}`);
   }
   lines.push('include_files:', '- VERSION', '- bin/detect', '- bin/supply', '- dist/run.cjs', '- dist/supply.cjs', '- dist/supply-lazy.cjs', '- manifest.yml');
   if (spec.sidecars.length > 0) lines.push('sidecars:');

@@ -1,9 +1,10 @@
 // `dependency add|update`: write a dependency entry (and optionally its default version) into
 // manifest.yml through the YAML Document, so comments, key order and layout stay as they were.
 
-import { isMap, isScalar, isSeq, YAMLMap, YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { PackagerError } from '../errors.js';
 import { listOf, rootMap, scalarOf, stringNode, type ManifestDocument } from './manifest-doc.js';
+import { HEAD_BYTES_KEY, HEAD_SHA256_KEY } from './runtime-table.js';
 
 /** The facts of one entry as the command line gives them. */
 export interface DependencyEntry {
@@ -13,6 +14,22 @@ export interface DependencyEntry {
   sha256: string;
   /** Stacks for `cf_stacks`; [] lets the edit choose (see upsertDependency). */
   cf_stacks: string[];
+  /** The staging runtime's head (runtime-head.ts), for a `node` entry whose archive has one. */
+  head?: { bytes: number; sha256: string };
+}
+
+/** Record the entry's head, or remove a head recorded for the archive it had before. */
+function setHead(map: YAMLMap, entry: DependencyEntry): void {
+  if (entry.head) {
+    // a plain scalar: a number to the core schema, the digits to failsafe (this document's)
+    const bytes = new Scalar(String(entry.head.bytes));
+    bytes.type = 'PLAIN';
+    map.set(HEAD_BYTES_KEY, bytes);
+    map.set(HEAD_SHA256_KEY, stringNode(entry.head.sha256));
+  } else {
+    map.delete(HEAD_BYTES_KEY);
+    map.delete(HEAD_SHA256_KEY);
+  }
 }
 
 /** The stack a new entry gets when neither --stack nor an existing entry says otherwise. */
@@ -69,6 +86,7 @@ export function upsertDependency(m: ManifestDocument, entry: DependencyEntry, mo
     map.set('uri', stringNode(entry.uri));
     map.set('sha256', stringNode(entry.sha256));
     map.set('cf_stacks', stackSeq(stacks));
+    setHead(map, entry);
     // next to the other versions of the same dependency, else at the end
     const last = sameName.length > 0 ? seq.items.lastIndexOf(sameName[sameName.length - 1]) : seq.items.length - 1;
     seq.items.splice(last + 1, 0, map);
@@ -89,6 +107,7 @@ export function upsertDependency(m: ManifestDocument, entry: DependencyEntry, mo
   target.set('uri', stringNode(entry.uri));
   target.set('sha256', stringNode(entry.sha256));
   if (entry.cf_stacks.length > 0) target.set('cf_stacks', stackSeq(entry.cf_stacks));
+  setHead(target, entry);
   // provenance of the old version would now be wrong
   target.delete('source');
   target.delete('source_sha256');

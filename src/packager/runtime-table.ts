@@ -15,6 +15,10 @@ export const RUNTIME_TABLE_PATH = 'dist/runtime.tsv';
 /** The dependency name of the staging runtime in manifest.yml. */
 export const RUNTIME_DEPENDENCY = 'node';
 
+/** The manifest keys of a node entry that record its head (runtime-head.ts). */
+export const HEAD_BYTES_KEY = 'bin_node_head_bytes';
+export const HEAD_SHA256_KEY = 'bin_node_head_sha256';
+
 /** The stack column of the line used when CF_STACK is unset (a staging run by hand). */
 export const ANY_STACK = '*';
 
@@ -33,6 +37,12 @@ export interface RuntimeRow {
   fileSha256?: string;
   /** Size of `file` in bytes, checked by bin/supply (with its ELF header) before every use. */
   fileBytes?: number;
+  /**
+   * The archive's head (runtime-head.ts): its first `headBytes` bytes, whose sha256 is
+   * `headSha256`, hold bin/node. A staging that downloads the archive keeps only that in the app cache.
+   */
+  headBytes?: number;
+  headSha256?: string;
 }
 
 /** Characters a field may not hold: the separators of the format and other control characters. */
@@ -62,6 +72,23 @@ function checked(m: Manifest, entry: Dependency, key: string, value: string): st
   return value;
 }
 
+/** The head a node entry records (`bin_node_head_bytes`, `bin_node_head_sha256`: both or neither). */
+function headOf(m: Manifest, entry: Dependency): Pick<RuntimeRow, 'headBytes' | 'headSha256'> {
+  const raw = entry.extra[HEAD_BYTES_KEY];
+  // a number to the core schema, its digits to a parser that keeps scalars as written
+  const bytes = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : raw;
+  const sha256 = entry.extra[HEAD_SHA256_KEY];
+  if (raw === undefined && sha256 === undefined) return {};
+  const at = (key: string) => `dependencies[${m.dependencies.indexOf(entry)}].${key}`;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new ManifestError(m.file, at(HEAD_BYTES_KEY), `must be a positive whole number of bytes, with ${HEAD_SHA256_KEY} (written by \`sidecar-buildpack dependency add|update node\`)`);
+  }
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new ManifestError(m.file, at(HEAD_SHA256_KEY), `must be a sha256 (64 lowercase hex digits), with ${HEAD_BYTES_KEY} (written by \`sidecar-buildpack dependency add|update node\`)`);
+  }
+  return { headBytes: bytes, headSha256: sha256 };
+}
+
 /**
  * The table's rows for a parsed manifest: one per stack that has a `node` entry (the top-level
  * `stack:` of a packaged manifest, else every `cf_stacks` value), then the `*` row.
@@ -80,6 +107,7 @@ export function runtimeRows(m: Manifest): RuntimeRow[] {
       version: checked(m, entry, 'version', entry.version),
       uri: checked(m, entry, 'uri', entry.uri),
       sha256: checked(m, entry, 'sha256', entry.sha256),
+      ...headOf(m, entry),
     });
   }
   return rows;
@@ -104,8 +132,8 @@ export function renderRuntimeTable(rows: RuntimeRow[], manifestText: string, wri
   const lines = [
     `# staging runtime table for bin/supply, written by ${writer} from manifest.yml: do not edit`,
     `# manifest-sha256 ${textSha256(manifestText)}`,
-    '# stack\tversion\turi\tsha256\tfile\tfile_sha256\tfile_bytes',
-    ...rows.map((r) => [r.stack, r.version, r.uri, r.sha256, r.file ?? '-', r.fileSha256 ?? '-', r.fileBytes ?? '-'].join('\t')),
+    '# stack\tversion\turi\tsha256\tfile\tfile_sha256\tfile_bytes\thead_bytes\thead_sha256',
+    ...rows.map((r) => [r.stack, r.version, r.uri, r.sha256, r.file ?? '-', r.fileSha256 ?? '-', r.fileBytes ?? '-', r.headBytes ?? '-', r.headSha256 ?? '-'].join('\t')),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -118,7 +146,7 @@ export function parseRuntimeTable(text: string): { manifestSha256: string | unde
     const m = /^# manifest-sha256 ([0-9a-f]{64})$/.exec(line);
     if (m) manifestSha256 = m[1];
     if (line === '' || line.startsWith('#')) continue;
-    const [stack, version, uri, sha256, file, fileSha256, fileBytes] = line.split('\t');
+    const [stack, version, uri, sha256, file, fileSha256, fileBytes, headBytes, headSha256] = line.split('\t');
     rows.push({
       stack,
       version,
@@ -127,6 +155,7 @@ export function parseRuntimeTable(text: string): { manifestSha256: string | unde
       ...(file && file !== '-' ? { file } : {}),
       ...(fileSha256 && fileSha256 !== '-' ? { fileSha256 } : {}),
       ...(fileBytes && /^[0-9]+$/.test(fileBytes) ? { fileBytes: Number(fileBytes) } : {}),
+      ...(headBytes && /^[0-9]+$/.test(headBytes) && headSha256 && headSha256 !== '-' ? { headBytes: Number(headBytes), headSha256 } : {}),
     });
   }
   return { manifestSha256, rows };

@@ -4,7 +4,7 @@
 // each test's manifest by the TypeScript writer (test/helpers/runtime-table.ts), as the build does.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { writeRuntimeTable } from '../helpers/runtime-table.js';
 import type { RuntimeRow } from '../../src/packager/runtime-table.js';
 import { LOADER_PATH, codeCacheZipPath, recordCodeCache } from '../../src/packager/code-cache.js';
 import { runAsync, type SpawnResult } from '../helpers/spawn.js';
+import { runtimeHead, type RuntimeHead } from '../../src/packager/runtime-head.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -35,6 +36,8 @@ describe('entry point shims', () => {
   let evilTgz: Buffer;
   /** The bare bin/node of the runtime (what a cached zip carries). */
   let runtimeBin: Buffer;
+  /** More archives the server answers, by path. */
+  const serveExtra = new Map<string, Buffer>();
 
   async function tgz(name: string, files: Record<string, string>): Promise<Buffer> {
     const src = path.join(tmp, `${name}-src`);
@@ -60,7 +63,8 @@ describe('entry point shims', () => {
     requests = [];
     server = http.createServer((req, res) => {
       requests.push(`${req.url} auth=${req.headers.authorization ? 'yes' : 'no'}`);
-      if (req.url === '/node.tgz') res.end(runtimeTgz);
+      if (req.url && serveExtra.has(req.url)) res.end(serveExtra.get(req.url));
+      else if (req.url === '/node.tgz') res.end(runtimeTgz);
       else if (req.url === '/bad.tgz') res.end(Buffer.concat([runtimeTgz, Buffer.from('x')]));
       else res.writeHead(404).end();
     });
@@ -151,6 +155,78 @@ describe('entry point shims', () => {
         const second = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
         expect(second.stdout).to.match(new RegExp(`^BUNDLE args=${args.join(',')} runtime=yes tmp=\\S+\\n$`));
         expect(requests).to.have.length(1);
+      });
+
+      describe('an archive whose head the manifest records (dependency add|update node)', () => {
+        let headTgz: Buffer;
+        let head: RuntimeHead;
+        before(async () => {
+          // bin/node first, then more than the head's margin of npm-like content after it
+          // (a bin/node of some size: its first line execs, the comment after it is never read)
+          const bin = `${runtimeBin.toString()}# ${randomBytes(192 * 1024).toString('base64')}\n`;
+          headTgz = await tgz('node-head', { 'bin/node': bin, 'lib/node_modules/npm/big.js': randomBytes(768 * 1024).toString('base64') });
+          const file = path.join(tmp, 'node-head.tgz');
+          head = (await runtimeHead(file))!;
+          expect(head, 'the archive has a head').to.not.equal(undefined);
+          expect(head.bytes).to.be.below(headTgz.length / 2);
+        });
+        const headKeys = (bytes: number, sha: string): string => `  bin_node_head_bytes: ${bytes}\n  bin_node_head_sha256: ${sha}\n`;
+        const served = (): string => `http://127.0.0.1:${port}/node-head.tgz`;
+        const entry = (cache: string): string => path.join(cache, 'sidecar-buildpack', 'node', sha256(headTgz));
+
+        it('keeps only that head in the app cache, and runs bin/node from it on the next staging, offline', async () => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(head.bytes, head.sha256)));
+          const { args, tmpdir } = await dirs();
+          const first = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(first.status, first.stdout + first.stderr).to.equal(0);
+          expect(first.stdout).to.match(/runtime=yes/);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.head']);
+          expect(await fs.readFile(path.join(entry(args[1]), 'runtime.head'))).to.deep.equal(headTgz.subarray(0, head.bytes));
+          serveExtra.delete('/node-head.tgz');
+          const second = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(second.status, second.stdout + second.stderr).to.equal(0);
+          expect(second.stdout).to.match(/^BUNDLE args=.* runtime=yes tmp=\S+\n$/);
+          expect(requests.filter((r) => r.startsWith('/node-head.tgz'))).to.have.length(1);
+        });
+
+        it('a kept head that fails its sha256 is installed again', async () => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(head.bytes, head.sha256)));
+          const { args, tmpdir } = await dirs();
+          expect((await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir))).status).to.equal(0);
+          const kept = path.join(entry(args[1]), 'runtime.head');
+          const bytes = await fs.readFile(kept);
+          bytes[bytes.length - 1] ^= 0xff;
+          await fs.writeFile(kept, bytes);
+          const again = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(again.status, again.stdout + again.stderr).to.equal(0);
+          expect(again.stdout).to.contain(`fails its sha256 check (expected sha256 ${head.sha256} of its first ${head.bytes} bytes`);
+          expect(again.stdout).to.contain('-----> Installing node 22.1.0');
+          expect(await fs.readFile(kept)).to.deep.equal(headTgz.subarray(0, head.bytes));
+        });
+
+        it('a recorded head that is not this archive\'s: a warning, and the whole archive is kept', async () => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(head.bytes, 'c'.repeat(64))));
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.contain(`**WARNING**`);
+          expect(r.stdout).to.contain(`(${head.bytes} bytes, sha256 ${'c'.repeat(64)}) is not one of this archive that holds its bin/node: keeping the whole archive`);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.tgz']);
+        });
+
+        it('a head cut before the end of bin/node is never run: the whole archive is kept', async () => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const cut = 4096; // inside bin/node's data
+          const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(cut, sha256(headTgz.subarray(0, cut)))));
+          const { args, tmpdir } = await dirs();
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.match(/runtime=yes/);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.tgz']);
+        });
       });
 
       it('treats a node older than 18 on PATH as no node', async () => {

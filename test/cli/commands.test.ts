@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -171,6 +172,34 @@ describe('sidecar-buildpack dependency', () => {
       expect(r.code, r.stderr).to.equal(0);
       const text = await manifest();
       expect(text).to.equal(MANIFEST.replace('version: 1.0.0', 'version: 1.0.1').replace('agent-1.0.0.tgz', 'agent-1.0.1.tgz').replace('a'.repeat(64), sha('new')));
+    });
+  });
+
+  describe('add node (the staging runtime)', () => {
+    it("records its archive's head, and update drops it for an archive that has none", async () => {
+      const { runtimeHead } = await import('../../src/packager/runtime-head.js');
+      const { runtimeRows } = await import('../../src/packager/runtime-table.js');
+      const { parseManifest } = await import('../../src/manifest/parse.js');
+      const src = path.join(dir, 'src');
+      await fs.mkdir(path.join(src, 'bin'), { recursive: true });
+      await fs.mkdir(path.join(src, 'lib'), { recursive: true });
+      await fs.writeFile(path.join(src, 'bin', 'node'), randomBytes(100 * 1024));
+      await fs.writeFile(path.join(src, 'lib', 'npm.js'), randomBytes(200 * 1024));
+      const tgz = path.join(dir, 'node.tgz');
+      expect(spawnSync('tar', ['-czf', tgz, '-C', src, 'bin', 'lib']).status).to.equal(0);
+      const head = (await runtimeHead(tgz))!;
+      const r = await cli(['dependency', 'add', 'node', '--version', '22.1.0', '--uri', 'https://h/node-22.1.0.tgz', '--file', 'node.tgz'], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain(`its bin/node is in the archive's first ${head.bytes} bytes (sha256 ${head.sha256})`);
+      const text = await manifest();
+      expect(text).to.contain(`  bin_node_head_bytes: ${head.bytes}\n  bin_node_head_sha256: ${head.sha256}\n`);
+      expect(runtimeRows(parseManifest(text, 'm'))[0]).to.include({ headBytes: head.bytes, headSha256: head.sha256 });
+      // an archive with nothing after bin/node: no head to keep, and the old one is gone
+      await fs.rm(path.join(src, 'lib'), { recursive: true });
+      expect(spawnSync('tar', ['-czf', tgz, '-C', src, 'bin']).status).to.equal(0);
+      const u = await cli(['dependency', 'update', 'node', '--version', '22.1.1', '--uri', 'https://h/node-22.1.1.tgz', '--file', 'node.tgz'], { cwd: dir });
+      expect(u.code, u.stderr).to.equal(0);
+      expect(await manifest()).not.to.contain('bin_node_head');
     });
   });
 

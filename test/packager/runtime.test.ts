@@ -90,14 +90,33 @@ describe('staging runtime table (dist/runtime.tsv)', () => {
     });
   });
 
+  it("carries the head a node entry records (bin_node_head_bytes, bin_node_head_sha256) to its rows and back", () => {
+    const rows = runtimeRows(parseManifest(`dependencies:\n- {name: node, version: 22.1.0, uri: "http://h/a.tgz", sha256: ${A}, cf_stacks: [s1], bin_node_head_bytes: 4096, bin_node_head_sha256: ${B}}\n`, '/bp/manifest.yml'));
+    expect(rows.map((r) => [r.headBytes, r.headSha256])).to.deep.equal([[4096, B], [4096, B]]);
+    const text = renderRuntimeTable(rows, 'm', 'test');
+    expect(text).to.contain(`\t-\t-\t-\t4096\t${B}\n`);
+    expect(parseRuntimeTable(text).rows[0]).to.include({ headBytes: 4096, headSha256: B });
+  });
+
+  for (const [what, keys, key] of [
+    ['a size that is not a whole number', `bin_node_head_bytes: 12.5, bin_node_head_sha256: ${B}`, 'bin_node_head_bytes'],
+    ['a sha256 that is not one', 'bin_node_head_bytes: 4096, bin_node_head_sha256: xyz', 'bin_node_head_sha256'],
+    ['a size without its sha256', 'bin_node_head_bytes: 4096', 'bin_node_head_sha256'],
+  ] as const) {
+    it(`refuses a head record with ${what}, naming the file and key`, () => {
+      const err = expectThrow(() => runtimeRows(parseManifest(`dependencies:\n- {name: node, version: 22.1.0, uri: "http://h/a.tgz", sha256: ${A}, cf_stacks: [s1], ${keys}}\n`, '/bp/manifest.yml')), ManifestError);
+      expect(err.message).to.match(new RegExp(`^/bp/manifest\\.yml: dependencies\\[0\\]\\.${key}: must be`));
+    });
+  }
+
   it('renders and parses back, recording the manifest it was made from', () => {
     const text = renderRuntimeTable([{ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B, fileBytes: 4117 }, { stack: '*', version: '1', uri: 'http://h/a', sha256: A }], 'manifest text', 'test');
-    expect(text.split('\n').filter((l) => !l.startsWith('#'))).to.deep.equal([`s1\t1\thttp://h/a\t${A}\tdependencies/x/bin/node\t${B}\t4117`, `*\t1\thttp://h/a\t${A}\t-\t-\t-`, '']);
+    expect(text.split('\n').filter((l) => !l.startsWith('#'))).to.deep.equal([`s1\t1\thttp://h/a\t${A}\tdependencies/x/bin/node\t${B}\t4117\t-\t-`, `*\t1\thttp://h/a\t${A}\t-\t-\t-\t-\t-`, '']);
     const back = parseRuntimeTable(text);
     expect(back.manifestSha256).to.equal(sha('manifest text'));
     expect(back.rows[0]).to.deep.equal({ stack: 's1', version: '1', uri: 'http://h/a', sha256: A, file: 'dependencies/x/bin/node', fileSha256: B, fileBytes: 4117 });
     // a table written before sizes were recorded (six columns) parses without one
-    const old = text.replace(/\t4117$/m, '');
+    const old = text.replace(/\t4117\t-\t-$/m, '');
     expect(parseRuntimeTable(old).rows[0]).to.not.have.property('fileBytes');
   });
 

@@ -11,6 +11,9 @@ import { loadManifest } from '../../manifest/parse.js';
 import { upsertDependency, setDefaultVersion } from '../../packager/dependency-edit.js';
 import { sha256File, type FetcherFactory } from '../../packager/download-cache.js';
 import { uriBasename } from '../../packager/naming.js';
+import { runtimeHead } from '../../packager/runtime-head.js';
+import { RUNTIME_DEPENDENCY } from '../../packager/runtime-table.js';
+import { archiveKind } from '../../deps/kind.js';
 import { verifyDependencies, type VerifyResult } from '../../packager/verify.js';
 import { cliFetcherFactory } from '../fetcher.js';
 import type { CliIO } from '../io.js';
@@ -25,20 +28,37 @@ interface EditFlags {
   dir: string;
 }
 
-/** sha256 of the artifact: hash the local copy when given, else download the uri and hash that. */
-async function digestOf(flags: EditFlags, io: CliIO, createFetcher: FetcherFactory): Promise<string> {
+interface Artifact {
+  sha256: string;
+  head?: { bytes: number; sha256: string };
+}
+
+/**
+ * sha256 of the artifact: hash the local copy when given, else download the uri and hash that.
+ * For the staging runtime (`node`) in a `.tgz`, also its head: what a staging that downloads it
+ * keeps in the app cache (runtime-head.ts).
+ */
+async function artifactOf(name: string, flags: EditFlags, io: CliIO, createFetcher: FetcherFactory): Promise<Artifact> {
+  const withHead = async (file: string, sha256: string): Promise<Artifact> => {
+    if (name !== RUNTIME_DEPENDENCY || archiveKind(uriBasename(flags.uri)) !== 'tgz') return { sha256 };
+    const head = await runtimeHead(file).catch(() => undefined);
+    return head ? { sha256, head: { bytes: head.bytes, sha256: head.sha256 } } : { sha256 };
+  };
   if (flags.file) {
     const local = path.resolve(io.cwd, flags.file);
+    let sha256: string;
     try {
-      return await sha256File(local);
+      sha256 = await sha256File(local);
     } catch (err) {
       throw new UsageError(`--file ${local} cannot be read (${(err as NodeJS.ErrnoException).code ?? err})`);
     }
+    return withHead(local, sha256);
   }
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sidecar-dep-'));
   try {
     io.stderr.write(`downloading ${redactUri(flags.uri)} to compute its sha256\n`);
-    return (await createFetcher({}).fetchToFile(flags.uri, path.join(tmp, uriBasename(flags.uri)))).sha256;
+    const file = path.join(tmp, uriBasename(flags.uri));
+    return withHead(file, (await createFetcher({}).fetchToFile(flags.uri, file)).sha256);
   } finally {
     await fs.rm(tmp, { recursive: true, force: true });
   }
@@ -57,12 +77,14 @@ function editCommand(parent: Command, io: CliIO, mode: 'add' | 'update'): void {
     .action(async (name: string, flags: EditFlags) => {
       const dir = path.resolve(io.cwd, flags.dir);
       const doc = await readManifestDocument(dir);
-      const sha256 = await digestOf(flags, io, cliFetcherFactory(io.env));
-      const stacks = upsertDependency(doc, { name, version: flags.version, uri: flags.uri, sha256, cf_stacks: flags.stack }, mode);
+      const { sha256, head } = await artifactOf(name, flags, io, cliFetcherFactory(io.env));
+      const stacks = upsertDependency(doc, { name, version: flags.version, uri: flags.uri, sha256, cf_stacks: flags.stack, ...(head ? { head } : {}) }, mode);
       if (flags.default) setDefaultVersion(doc, name, flags.version);
       await writeManifestDocument(doc);
       const verb = mode === 'add' ? 'added' : 'updated';
       io.stdout.write(`${verb} ${name} ${flags.version} (${stacks.join(', ')}) sha256 ${sha256}${flags.default ? ' as the default' : ''} in ${doc.file}\n`);
+      // what an uncached staging keeps of the runtime in the app cache instead of the whole archive
+      if (head) io.stdout.write(`  its bin/node is in the archive's first ${head.bytes} bytes (sha256 ${head.sha256}): a staging that downloads it keeps only those\n`);
     });
 }
 
