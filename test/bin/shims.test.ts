@@ -190,6 +190,23 @@ describe('entry point shims', () => {
           expect(requests.filter((r) => r.startsWith('/node-head.tgz'))).to.have.length(1);
         });
 
+        it('a whole archive an older staging kept becomes its head, without a download, once the manifest records one', async () => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const before = await buildpack(nodeManifest(served(), sha256(headTgz)));
+          const { args, tmpdir } = await dirs();
+          expect((await run(path.join(before, 'bin', 'supply'), args, noNode(tmpdir))).status).to.equal(0);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.tgz']);
+          serveExtra.delete('/node-head.tgz');
+          const after = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(head.bytes, head.sha256)));
+          const converted = await run(path.join(after, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(converted.status, converted.stdout + converted.stderr).to.equal(0);
+          expect(converted.stdout).to.match(/^BUNDLE args=.* runtime=yes tmp=\S+\n$/);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.head']);
+          const next = await run(path.join(after, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(next.stdout).to.match(/^BUNDLE args=.* runtime=yes tmp=\S+\n$/);
+          expect(requests.filter((r) => r.startsWith('/node-head.tgz'))).to.have.length(1);
+        });
+
         it('a kept head that fails its sha256 is installed again', async () => {
           serveExtra.set('/node-head.tgz', headTgz);
           const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(head.bytes, head.sha256)));
