@@ -231,7 +231,26 @@ describe('entry point shims', () => {
           expect(r.status, r.stdout + r.stderr).to.equal(0);
           expect(r.stdout).to.contain(`**WARNING**`);
           expect(r.stdout).to.contain(`(${head.bytes} bytes, sha256 ${'c'.repeat(64)}) is not one of this archive that holds its bin/node: keeping the whole archive`);
-          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.tgz']);
+          // the refused record is noted, so later stagings do not cut and hash the archive again for it
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['head-refused', 'runtime.tgz']);
+          expect(await fs.readFile(path.join(entry(args[1]), 'head-refused'), 'utf8')).to.equal('c'.repeat(64));
+          const again = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(again.stdout).to.match(/^BUNDLE args=.* runtime=yes tmp=\S+\n$/);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['head-refused', 'runtime.tgz']);
+        });
+
+        it('a kept head that matches its record but does not give bin/node is never run: installed again', async () => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const cut = headTgz.subarray(0, 4096); // inside bin/node's data
+          const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(cut.length, sha256(cut))));
+          const { args, tmpdir } = await dirs();
+          await fs.mkdir(entry(args[1]), { recursive: true });
+          await fs.writeFile(path.join(entry(args[1]), 'runtime.head'), cut);
+          const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+          expect(r.status, r.stdout + r.stderr).to.equal(0);
+          expect(r.stdout).to.contain(`The cached node runtime does not give bin/node here (gzip and tar of its first ${cut.length} bytes): installing it again`);
+          expect(r.stdout).to.match(/runtime=yes/);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['head-refused', 'runtime.tgz']);
         });
 
         it('a head cut before the end of bin/node is never run: the whole archive is kept', async () => {
@@ -242,7 +261,7 @@ describe('entry point shims', () => {
           const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
           expect(r.status, r.stdout + r.stderr).to.equal(0);
           expect(r.stdout).to.match(/runtime=yes/);
-          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['runtime.tgz']);
+          expect(await fs.readdir(entry(args[1]))).to.deep.equal(['head-refused', 'runtime.tgz']);
         });
       });
 
