@@ -253,6 +253,37 @@ describe('entry point shims', () => {
           expect(await fs.readdir(entry(args[1]))).to.deep.equal(['head-refused', 'runtime.tgz']);
         });
 
+        /** A PATH like the stack's, with `tools` replaced by these scripts or, as null, left out. */
+        const pathWith = async (tools: Record<string, string | null>): Promise<string> => {
+          const dir = await fs.mkdtemp(path.join(tmp, 'path-'));
+          for (const name of await fs.readdir(stackPath)) {
+            if (!(name in tools)) await fs.symlink(await fs.readlink(path.join(stackPath, name)), path.join(dir, name));
+          }
+          for (const [name, script] of Object.entries(tools)) if (script !== null) await fs.writeFile(path.join(dir, name), script, { mode: 0o755 });
+          return dir;
+        };
+        const twoStagings = async (PATH: string): Promise<void> => {
+          serveExtra.set('/node-head.tgz', headTgz);
+          const bp = await buildpack(nodeManifest(served(), sha256(headTgz), headKeys(head.bytes, head.sha256)));
+          const { args, tmpdir } = await dirs();
+          for (const when of ['first', 'warm']) {
+            const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PATH });
+            expect(r.status, `${when}: ${r.stdout}${r.stderr}`).to.equal(0);
+            expect(r.stdout, when).to.match(/runtime=yes/);
+            expect(await fs.readdir(entry(args[1])), when).to.deep.equal(['runtime.head']);
+          }
+        };
+
+        it("inflates the head with the stack's perl (its zlib, faster than GNU gzip): a stack without gzip still gets bin/node", async () => {
+          await twoStagings(await pathWith({ gzip: null }));
+        });
+
+        for (const [what, perl] of [['no perl', null], ['a perl without Compress::Raw::Zlib', '#!/bin/sh\nexit 2\n']] as const) {
+          it(`inflates the head with gzip on a stack with ${what}`, async () => {
+            await twoStagings(await pathWith({ perl }));
+          });
+        }
+
         it('a head cut before the end of bin/node is never run: the whole archive is kept', async () => {
           serveExtra.set('/node-head.tgz', headTgz);
           const cut = 4096; // inside bin/node's data

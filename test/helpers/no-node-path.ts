@@ -1,4 +1,4 @@
-// A PATH like a cflinuxfs stack's for the shims: the usual POSIX tools, curl, sha256sum, openssl, tar —
+// A PATH like a cflinuxfs stack's for the shims: the usual POSIX tools, curl, sha256sum, openssl, perl, tar —
 // and no node. Built as a temp dir of symlinks to this machine's tools.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -8,7 +8,7 @@ const TOOLS = [
   'sh', 'bash', 'awk', 'sed', 'grep', 'cut', 'tr', 'cat', 'ls', 'mkdir', 'rm', 'mv', 'cp', 'ln', 'chmod',
   'dirname', 'basename', 'env', 'sleep', 'printf', 'test', 'curl', 'sha256sum', 'tar', 'gzip', 'xz',
   'id', 'head', 'tail', 'wc', 'sort', 'find', 'kill', 'touch', 'readlink', 'mktemp', 'date', 'true', 'false',
-  'openssl',
+  'openssl', 'perl',
 ];
 
 /** Make a directory of tool links (no node); returns it, to be used as the whole PATH. */
