@@ -20,6 +20,11 @@ export interface TarExtractOptions {
   maxBytes?: number;
   /** The directory named in file-system errors (default: `dir`). */
   where?: string;
+  /**
+   * Given every byte of the file as it is read, in order, in the same pass: only by
+   * {@link extractTarFile} of a gzipped tar where {@link tgzHashedInPass} (else a TypeError).
+   */
+  hash?: { update(data: Buffer): unknown };
 }
 
 /**
@@ -48,6 +53,7 @@ export async function extractTarStream(input: Readable, dir: string, options: Ta
  * (no fresh memory per chunk); read errors are FileSystemErrors naming the file.
  */
 export async function extractTarFile(file: string, dir: string, options: TarExtractOptions): Promise<void> {
+  if (options.hash && !(options.compression === 'gzip' && syncInflateAvailable())) throw new TypeError('extractTarFile: hash is only read in the in-place pass of a .tgz');
   if (options.compression === 'gzip' && syncInflateAvailable()) {
     try {
       return await extractTgzInPlace(file, dir, options);
@@ -108,6 +114,11 @@ function zlibHandle(g: Gunzip): { handle: ZlibHandle; state: Uint32Array } | und
   return { handle: inner._handle as ZlibHandle, state: inner._writeState };
 }
 
+/** Whether {@link extractTarFile} of a .tgz reads it in one pass that can hash it too (`hash`). */
+export function tgzHashedInPass(): boolean {
+  return syncInflateAvailable();
+}
+
 let syncInflate: boolean | undefined;
 /** Whether this node drives zlib the way {@link extractTgzInPlace} needs (true on node 18 to 22). */
 function syncInflateAvailable(): boolean {
@@ -158,6 +169,7 @@ async function extractTgzInPlace(file: string, dir: string, options: TarExtractO
     for (;;) {
       const n = readSync(fd, input, 0, input.length, null);
       if (n === 0) break;
+      options.hash?.update(n === input.length ? input : input.subarray(0, n));
       inflate(z.Z_NO_FLUSH, n);
       sinceYield += n;
       if (sinceYield >= SLICE) {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveTooLargeError, MAX_UNPACKED_ENV, OverrideError, UnsafeArchiveError } from '../errors.js';
-import { extractTarFile, extractTarStream } from './extract-tar.js';
+import { extractTarFile, extractTarStream, tgzHashedInPass } from './extract-tar.js';
 import { extractZipFile } from './extract-zip.js';
 import { fsError, removeQuietly, removeStreamFile, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
@@ -55,6 +55,16 @@ export interface ExtractOptions {
   maxBytes?: number;
   /** The directory named in file-system errors (default: the extraction directory). */
   where?: string;
+  /**
+   * Given every byte of the file in the same pass that unpacks it: {@link extractFile} only, of a
+   * kind for which {@link hashedInPass} is true (else a TypeError).
+   */
+  hash?: { update(data: Buffer): unknown };
+}
+
+/** Whether {@link extractFile} can hash a file of `kind` in the pass that unpacks it (a .tgz, on node 18 to 22). */
+export function hashedInPass(kind: ArchiveKind): boolean {
+  return kind === 'tgz' && tgzHashedInPass();
 }
 
 /**
@@ -84,7 +94,8 @@ export async function extractFile(file: string, dir: string, options: ExtractOpt
   const kind = options.kind ?? archiveKind(options.name);
   const limits = { archive: options.name, stripComponents: options.stripComponents, maxBytes: options.maxBytes ?? DEFAULT_MAX_UNPACKED_BYTES, where: options.where ?? dir };
   if (kind === 'zip') return extractZipFile(file, dir, limits);
-  if (kind === 'tgz' || kind === 'txz') return extractTarFile(file, dir, { ...limits, compression: kind === 'tgz' ? 'gzip' : 'xz' });
+  if (options.hash && !hashedInPass(kind)) throw new TypeError(`extractFile: a ${kind} is not hashed in the pass that unpacks it`);
+  if (kind === 'tgz' || kind === 'txz') return extractTarFile(file, dir, { ...limits, compression: kind === 'tgz' ? 'gzip' : 'xz', ...(options.hash ? { hash: options.hash } : {}) });
   return unpack(createReadStream(file, { highWaterMark: 1024 * 1024 }), dir, kind, options);
 }
 

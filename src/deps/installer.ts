@@ -12,7 +12,7 @@ import { ArchiveTooLargeError, ChecksumMismatchError, FileSystemError } from '..
 import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
-import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, type ExtractOptions } from './extract.js';
+import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, hashedInPass, type ExtractOptions } from './extract.js';
 import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, removeStreamFile, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename } from './kind.js';
 import type { BodyFetcher, DependencyInstaller, InstallResult, InstallSource } from './types.js';
@@ -76,18 +76,18 @@ export class Installer implements DependencyInstaller {
     const bundled = await this.cachedBuildpackFile(dep);
     if (bundled) {
       logger.info(`Copy [${bundled}]`);
-      const actual = await hashFile(bundled, 'read the cached buildpack file');
-      if (actual !== dep.sha256.toLowerCase()) throw new ChecksumMismatchError(dep.sha256, actual, `${dep.name} ${dep.version}`);
-      await (await this.unpack(bundled, targetDir, extract)).commit();
+      const { staged, actual } = await this.unpackVerified(bundled, targetDir, extract, dep.sha256.toLowerCase(), 'read the cached buildpack file');
+      if (!staged) throw new ChecksumMismatchError(dep.sha256, actual, `${dep.name} ${dep.version}`);
+      await staged.commit();
       return result('cached-buildpack');
     }
 
     const cacheFile = await this.appCacheFile(dep, key, name);
     if (cacheFile) {
       logger.info(`Using cached ${dep.name} ${dep.version}`);
-      const actual = await hashFile(cacheFile, 'read the app cache file');
-      if (actual === dep.sha256.toLowerCase()) {
-        await (await this.unpack(cacheFile, targetDir, extract)).commit();
+      const { staged } = await this.unpackVerified(cacheFile, targetDir, extract, dep.sha256.toLowerCase(), 'read the app cache file');
+      if (staged) {
+        await staged.commit();
         return result('app-cache');
       }
       // Cache files are only ever renamed in complete and verified: this one was changed since.
@@ -218,6 +218,34 @@ export class Installer implements DependencyInstaller {
       }
       return tmpFile;
     });
+  }
+
+  /**
+   * `file` unpacked into a temp dir beside `target` when its sha256 is `expected` (else nothing
+   * staged, and the file's `actual` sha256). A .tgz is hashed in the same pass that unpacks it, so
+   * it is read once, not twice; what it unpacks stays in the temp dir, never seen as `target`,
+   * until the hash has matched, and goes when it does not. Other kinds are hashed before they are
+   * unpacked. An archive that fails to unpack is hashed whole first: a file that is not the
+   * manifest's is a checksum mismatch, not a corrupt archive.
+   */
+  private async unpackVerified(file: string, target: string, extract: ExtractOptions & { name: string }, expected: string, doing: string): Promise<{ staged?: Staged; actual: string }> {
+    if (!hashedInPass(extract.kind ?? archiveKind(extract.name))) {
+      const actual = await hashFile(file, doing);
+      return actual === expected ? { staged: await this.unpack(file, target, extract), actual } : { actual };
+    }
+    const hash = createHash('sha256');
+    let staged: Staged;
+    try {
+      staged = await this.unpack(file, target, { ...extract, hash });
+    } catch (e) {
+      const actual = await hashFile(file, doing);
+      if (actual !== expected) return { actual };
+      throw e;
+    }
+    const actual = hash.digest('hex');
+    if (actual === expected) return { staged, actual };
+    await staged.discard();
+    return { actual };
   }
 
   /** Extract the verified `file` into a temp dir beside `target`; commit renames it into place. */

@@ -242,9 +242,9 @@ describe('Installer', () => {
     });
   });
 
-  describe('#install: nothing is unpacked before its sha256 is known', () => {
-    // The deps dir is blocked by a file: whatever wrote into it first fails with ENOTDIR, so the
-    // mismatch being reported proves the digest was checked before anything was unpacked.
+  describe('#install: a file that is not the manifest\'s is reported as a mismatch, whatever unpacking it did', () => {
+    // The deps dir is blocked by a file: whatever wrote into it fails with ENOTDIR, so the mismatch
+    // being reported proves the digest decides before an unpacking error does.
     const tampered = async (): Promise<Buffer> => tgzBuffer([{ path: 'zeros', content: Buffer.alloc(8 * 1024 * 1024) }]);
     beforeEach(async () => {
       await fs.writeFile(path.join(depsDir, '0'), 'in the way');
@@ -273,6 +273,87 @@ describe('Installer', () => {
       server.route('/tool.tgz', serve.bytes(await tampered()));
       await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), ChecksumMismatchError);
       expect(await cacheTree()).to.deep.equal(['dependencies/']);
+    });
+  });
+
+  describe('#install: a .tgz on disk is hashed in the pass that unpacks it', () => {
+    /** Opens of `file` through fs.promises (what a separate hashing pass reads it with) during `run`. */
+    async function promiseOpensOf(file: string, run: () => Promise<unknown>): Promise<number> {
+      const original = fs.open;
+      let opens = 0;
+      fs.open = (async (...a: Parameters<typeof original>) => {
+        if (path.resolve(String(a[0])) === file) opens++;
+        return original(...a);
+      }) as typeof original;
+      try {
+        await run();
+      } finally {
+        fs.open = original;
+      }
+      return opens;
+    }
+    const tampered = async (): Promise<Buffer> => tgzBuffer({ 'tool-1.2.3/bin/tool': '#!/bin/sh\necho planted\n', 'tool-1.2.3/PLANTED': 'x' });
+    const previous = async (): Promise<void> => {
+      await fs.mkdir(target, { recursive: true });
+      await fs.writeFile(path.join(target, 'previous'), 'kept');
+    };
+
+    it('reads an app cache file once, and installs it', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const uri = server.url('/tool.tgz');
+      await installer().install(dep(uri, sha256(tgz)), target);
+      const again = path.join(depsDir, 'again');
+      let source = '';
+      expect(await promiseOpensOf(appCacheFile(uri), async () => ({ source } = await installer().install(dep(uri, sha256(tgz)), again)))).to.equal(0);
+      expect(source).to.equal('app-cache');
+      expect(await listTree(again)).to.deep.equal(['tool-1.2.3/', 'tool-1.2.3/README', 'tool-1.2.3/bin/', 'tool-1.2.3/bin/tool']);
+    });
+
+    it('reads a cached buildpack file once, and installs it', async () => {
+      const uri = server.url('/tool.tgz');
+      const rel = `dependencies/${hex('md5', uri)}/tool.tgz`;
+      await fs.mkdir(path.join(buildpackDir, path.dirname(rel)), { recursive: true });
+      await fs.writeFile(path.join(buildpackDir, rel), tgz);
+      let source = '';
+      expect(await promiseOpensOf(path.join(buildpackDir, rel), async () => ({ source } = await installer().install(dep(uri, sha256(tgz), { file: rel }), target)))).to.equal(0);
+      expect(source).to.equal('cached-buildpack');
+      expect(await listTree(target)).to.deep.equal(['tool-1.2.3/', 'tool-1.2.3/README', 'tool-1.2.3/bin/', 'tool-1.2.3/bin/tool']);
+    });
+
+    it('an app cache .tgz that unpacks but is not the manifest\'s never reaches the target: downloaded again', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const uri = server.url('/tool.tgz');
+      await fs.mkdir(path.dirname(appCacheFile(uri)), { recursive: true });
+      await fs.writeFile(appCacheFile(uri), await tampered());
+      await previous();
+      const result = await installer().install(dep(uri, sha256(tgz)), target);
+      expect(result.source).to.equal('download');
+      expect(log()).to.include('does not match its sha256; downloading it again');
+      expect(await listTree(target)).to.deep.equal(['tool-1.2.3/', 'tool-1.2.3/README', 'tool-1.2.3/bin/', 'tool-1.2.3/bin/tool']);
+      expect(await besideTarget()).to.deep.equal(['tool']);
+    });
+
+    it('a cached buildpack .tgz that unpacks but is not the manifest\'s fails naming both sha256s, and the target keeps what it had', async () => {
+      const uri = server.url('/tool.tgz');
+      const rel = `dependencies/${hex('md5', uri)}/tool.tgz`;
+      const planted = await tampered();
+      await fs.mkdir(path.join(buildpackDir, path.dirname(rel)), { recursive: true });
+      await fs.writeFile(path.join(buildpackDir, rel), planted);
+      await previous();
+      const err = await expectRejection(installer().install(dep(uri, sha256(tgz), { file: rel }), target), ChecksumMismatchError);
+      expect(err.message).to.include(sha256(tgz)).and.to.include(sha256(planted));
+      expect(await listTree(target)).to.deep.equal(['previous']);
+      expect(await besideTarget()).to.deep.equal(['tool']);
+    });
+
+    it('an app cache .tgz cut short (a corrupt gzip) is a mismatch, downloaded again, not a corrupt archive', async () => {
+      server.route('/tool.tgz', serve.bytes(tgz));
+      const uri = server.url('/tool.tgz');
+      await fs.mkdir(path.dirname(appCacheFile(uri)), { recursive: true });
+      await fs.writeFile(appCacheFile(uri), tgz.subarray(0, tgz.length - 10));
+      const result = await installer().install(dep(uri, sha256(tgz)), target);
+      expect(result.source).to.equal('download');
+      expect(await besideTarget()).to.deep.equal(['tool']);
     });
   });
 
