@@ -2,7 +2,8 @@
 // before and during the case) counts the benchmark's own processes too; the CPU time of every
 // process that is not the benchmark or one of its descendants (from /proc/stat minus this process
 // tree's own times) names a neighbour directly. A figure taken while either was high is "noisy":
-// shown, recorded, never called met.
+// shown, recorded, never called met. The steal of /proc/stat (what the hypervisor held back from
+// this VM for others) counts as noise too, named apart: it is a neighbour on the host.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,11 @@ export interface LoadReport {
   max: number;
   /** Cores used on average by processes outside the benchmark's tree; null where /proc is missing. */
   others_cores: number | null;
+  /**
+   * Cores the hypervisor gave to others while this VM wanted them (`steal` of /proc/stat), on
+   * average; null where /proc is missing. A neighbour on the host, not on this machine.
+   */
+  steal_cores?: number | null;
   noisy: boolean;
   /** Why it is noisy, for the table. */
   reason?: string;
@@ -63,13 +69,13 @@ function treeTicks(): number {
   return own;
 }
 
-/** Busy CPU ticks of the whole machine and of this process tree, in USER_HZ. */
-function ticks(): { busy: number; own: number } | null {
+/** Busy CPU ticks of the whole machine and of this process tree, and the steal, in USER_HZ. */
+function ticks(): { busy: number; own: number; steal: number } | null {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal
-    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu[7] ?? 0);
-    return { busy, own: treeTicks() };
+    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6];
+    return { busy, own: treeTicks(), steal: cpu[7] ?? 0 };
   } catch {
     return null;
   }
@@ -78,12 +84,16 @@ function ticks(): { busy: number; own: number } | null {
 /** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
 const HZ = 100;
 
-/** Judge a report: noisy when the load average went above MAX_LOAD or a neighbour used CPU. */
-export function judge(before: number, after: number, max: number, others: number | null): LoadReport {
+/**
+ * Judge a report: noisy when the load average went above MAX_LOAD, a neighbour on this machine
+ * used CPU, or the hypervisor held back as much from this VM (steal): each named for what it is.
+ */
+export function judge(before: number, after: number, max: number, others: number | null, steal: number | null = null): LoadReport {
   const reasons: string[] = [];
   if (max > MAX_LOAD) reasons.push(`load average ${max.toFixed(2)} > ${MAX_LOAD}`);
   if (others !== null && others > MAX_OTHERS_CORES) reasons.push(`other processes used ${others.toFixed(2)} cores`);
-  return { before, after, max, others_cores: others, noisy: reasons.length > 0, ...(reasons.length ? { reason: reasons.join(', ') } : {}) };
+  if (steal !== null && steal > MAX_OTHERS_CORES) reasons.push(`the hypervisor took ${steal.toFixed(2)} cores (steal)`);
+  return { before, after, max, others_cores: others, steal_cores: steal, noisy: reasons.length > 0, ...(reasons.length ? { reason: reasons.join(', ') } : {}) };
 }
 
 /** Start watching; `stop()` gives the report of the time in between. */
@@ -102,8 +112,10 @@ export function watchLoad(): { stop(): LoadReport } {
       const t1 = ticks();
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       // below a second the 10 ms ticks say nothing (a size-only case takes microseconds)
-      const others = t0 && t1 && seconds >= 1 ? Math.max(0, (t1.busy - t0.busy - (t1.own - t0.own)) / HZ / seconds) : null;
-      return judge(before, after, max, others);
+      const long = t0 && t1 && seconds >= 1;
+      const others = long ? Math.max(0, (t1.busy - t0.busy - (t1.own - t0.own)) / HZ / seconds) : null;
+      const steal = long ? Math.max(0, (t1.steal - t0.steal) / HZ / seconds) : null;
+      return judge(before, after, max, others, steal);
     },
   };
 }

@@ -182,8 +182,10 @@ describe('bench lib', () => {
     it('never calls a time taken on a busy machine met: it shows it as noisy, with why; sizes cannot be noisy', () => {
       const busy = judge(0.4, 1.3, 1.3, 0.1);
       const neighbour = judge(0.2, 0.3, 0.3, 0.9);
-      const quiet = judge(0.2, 0.6, 0.6, 0.02);
-      expect([busy.noisy, neighbour.noisy, quiet.noisy]).to.deep.equal([true, true, false]);
+      const quiet = judge(0.2, 0.6, 0.6, 0.02, 0.05);
+      const host = judge(0.2, 0.6, 0.6, 0.02, 0.4);
+      expect([busy.noisy, neighbour.noisy, quiet.noisy, host.noisy]).to.deep.equal([true, true, false, true]);
+      expect(host.reason).to.equal('the hypervisor took 0.40 cores (steal)');
       const noisyOk: CaseResult = { ...ok, key: 'n_ratio', load: busy };
       const size: CaseResult = { ...ok, key: 's_ratio', timed: false, load: busy };
       expect([noisyOk, size, { ...ok, load: quiet }].map(met)).to.deep.equal([false, true, true]);
