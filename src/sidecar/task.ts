@@ -19,15 +19,23 @@ export function taskLogPrefix(name: string): string {
 /** How long the prefixers may drain the sidecar's output after it is gone. */
 const DRAIN_SECONDS = 2;
 
-/** A timer subshell whose sleep dies with it (so nothing outlives the task). */
+/**
+ * A timer subshell: `body` after `seconds`, unless it is stopped first with {@link stopTimer}.
+ * Its sleep holds no stdio, so a reader of the task's output never waits for a stopped timer's
+ * sleep, which ends with the container (or after its seconds).
+ */
 function timer(seconds: number, body: string[]): string[] {
-  return [
-    "( trap 'kill \"$_sb_z\" 2>/dev/null; exit 0' TERM",
-    `  sleep ${seconds} </dev/null >/dev/null 2>&1 & _sb_z=$!`,
-    '  wait "$_sb_z"',
-    ...body.map((l) => `  ${l}`),
-    ') &',
-  ];
+  return ['(', `  sleep ${seconds} </dev/null >/dev/null 2>&1`, ...body.map((l) => `  ${l}`), ') &'];
+}
+
+/**
+ * Stop timer subshells (pids in the variables named), at once. SIGKILL, not SIGTERM: dash loses
+ * a SIGTERM that reaches a subshell in the moment after its fork (it still has the parent's
+ * handler, and drops the signal when it resets its traps), and a stop that comes right after the
+ * fork (a sidecar that had already exited) then waited the whole timer out.
+ */
+function stopTimer(...vars: string[]): string {
+  return `kill -s KILL ${vars.map((v) => `"$${v}"`).join(' ')} 2>/dev/null; ${vars.map((v) => `wait "$${v}" 2>/dev/null`).join('; ')}`;
 }
 
 export function renderTaskScript(spec: SidecarSpec, idx: string): string {
@@ -62,13 +70,13 @@ export function renderTaskScript(spec: SidecarSpec, idx: string): string {
     ]).map((l) => `  ${l}`),
     '  _sb_killer=$!',
     '  while :; do wait "$_sb_side"; kill -0 "$_sb_side" 2>/dev/null || break; done',
-    '  kill "$_sb_killer" 2>/dev/null; wait "$_sb_killer" 2>/dev/null',
+    `  ${stopTimer('_sb_killer')}`,
     '  [ -n "$_sb_group" ] && kill -s KILL -- "-$_sb_side" 2>/dev/null',
     '  _sb_side=',
     ...timer(DRAIN_SECONDS, ['kill "$_sb_p1" "$_sb_p2" 2>/dev/null']).map((l) => `  ${l}`),
     '  _sb_drain=$!',
     '  wait "$_sb_p1" 2>/dev/null; wait "$_sb_p2" 2>/dev/null',
-    '  kill "$_sb_drain" 2>/dev/null; wait "$_sb_drain" 2>/dev/null',
+    `  ${stopTimer('_sb_drain')}`,
     '  rm -rf "$_sb_tmp"',
     '}',
     // A signal before the command runs: stop the sidecar and die of the signal.

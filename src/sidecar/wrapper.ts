@@ -111,8 +111,10 @@ export function renderRunScript(spec: SidecarSpec): string {
     // bash may have reaped the child during an interrupted wait: ask once more for its status.
     'wait "$_sb_child" 2>/dev/null; _sb_again=$?',
     '[ "$_sb_again" -ne 127 ] && _sb_status=$_sb_again',
-    '[ -n "$_sb_killer" ] && kill "$_sb_killer" 2>/dev/null',
-    '[ -n "$_sb_live" ] && kill "$_sb_live" 2>/dev/null',
+    // SIGKILL for our own helpers: dash loses a SIGTERM that reaches a subshell just after its
+    // fork (a binary that failed at once), and the helper then kept our stderr open for its sleep
+    '[ -n "$_sb_killer" ] && kill -s KILL "$_sb_killer" 2>/dev/null',
+    '[ -n "$_sb_live" ] && kill -s KILL "$_sb_live" 2>/dev/null',
     // A sidecar stopped for failing its liveness check must never look like a clean exit.
     '[ -n "$_sb_unhealthy" ] && [ "$_sb_status" -eq 0 ] && _sb_status=1',
     ...exitAsLines(),

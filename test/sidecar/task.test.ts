@@ -11,12 +11,14 @@ import { writeSidecar } from '../helpers/sidecar-spec.js';
 import { Droplet, SHELLS, alive, launchProcess, releaseAfterEach, spec, until } from './harness.js';
 
 // The sidecar: says hello on stdout and stderr, is "ready" once it wrote $MARKS/ready, records
-// its pid and the signals it gets; AGENT_MODE=stubborn ignores SIGTERM, never does not get ready.
+// its pid and the signals it gets; AGENT_MODE=stubborn ignores SIGTERM, never does not get ready,
+// exits ends at once.
 const AGENT = `#!/bin/sh
 echo $$ > "$MARKS/sidecar.pid"
 trap 'echo TERM >> "$MARKS/signals"; [ "$AGENT_MODE" = stubborn ] || exit 0' TERM
 echo "hello from the sidecar"
 echo "a warning from the sidecar" >&2
+[ "\${AGENT_MODE-}" = exits ] && exit 0
 [ "\${AGENT_MODE-}" = never ] || echo "answer-42" > "$MARKS/ready"
 while :; do sleep 0.1; done
 `;
@@ -101,6 +103,17 @@ describe('sidecars for tasks', () => {
         // the sidecar's own wrapper (same grace) or the task wrapper sends it, whichever comes first
         expect(run.stderr).to.match(/\[sidecar agent\] (sidecar agent: )?still running 1s after SIGTERM(\/SIGINT)?; sending SIGKILL/);
         expect(alive(Number(await d.readMark('sidecar.pid')))).to.equal(false);
+      });
+
+      it('completes with its command when the sidecar had already exited: its stop timers are not waited out', async () => {
+        // dash lost the SIGTERM that stopped a timer forked a moment before (src/sidecar/task.ts
+        // stopTimer): such a task ended only after stop_grace_seconds and the drain, here 62 s
+        for (let i = 0; i < 3; i++) {
+          const d = await droplet({ readiness: undefined, stop_grace_seconds: 60, env: { AGENT_MODE: { kind: 'literal', value: 'exits' } } });
+          const run = await launchProcess(d, 'sleep 0.3; exit 4', TASK_ENV);
+          expect(await run.done).to.deep.equal({ code: 4, signal: null }, run.stderr);
+          expect(run.stdout).to.include('[sidecar agent] hello from the sidecar');
+        }
       });
 
       it('forwards SIGTERM to the command and dies of it, stopping the sidecar', async () => {

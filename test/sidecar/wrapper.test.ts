@@ -28,6 +28,15 @@ describe('sidecar launch wrapper', () => {
   releaseAfterEach();
 
   describe('#renderRunScript', () => {
+    it('stops its own helpers (the SIGKILL timer, the liveness loop) with SIGKILL', () => {
+      // dash loses a SIGTERM that reaches a subshell just after its fork: a binary that failed at
+      // once left the liveness loop, just forked, holding our stderr through its initial delay
+      const script = renderRunScript(spec({ liveness: probe({ http: { port: 1, path: '/' } }) }));
+      expect(script).to.include('kill -s KILL "$_sb_killer"');
+      expect(script).to.include('kill -s KILL "$_sb_live"');
+      expect(script).to.not.match(/kill "\$_sb_(killer|live)"/);
+    });
+
     context('when nothing needs supervising', () => {
       it('just execs the binary after the env defaults', () => {
         const script = renderRunScript(spec({ env: { A: { kind: 'service', service: { name: 's' }, credential: 'c' } } }));
