@@ -1,7 +1,7 @@
 // Composition root of `bin/supply BUILD CACHE DEPS IDX` (CONTRACT §1): reads argv and env, wires
 // the collaborators, runs supply, maps the outcome to an exit code. The only place that does.
 
-import { promises as fs, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { HttpFetcher } from '../deps/fetch.js';
 import { maxUnpackedBytesFrom } from '../deps/extract.js';
@@ -11,6 +11,7 @@ import { StagingLogger } from '../log/logger.js';
 import { COMPILED_MANIFEST_PATH } from '../manifest/compiled.js';
 import { loadStagingManifest } from '../manifest/staging.js';
 import { supply } from '../supply/supply.js';
+import { readTextOrNone } from '../sync-fs.js';
 
 /**
  * bin/supply on a stack without node runs a verified bin/node it extracted into a private temp
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
     const { manifest, compiled, answers } = await loadStagingManifest(buildpackDir);
     logger.debug(compiled ? `manifest: ${COMPILED_MANIFEST_PATH}, made from this manifest.yml` : `manifest: ${manifest.file} parsed (no ${COMPILED_MANIFEST_PATH} made from it)`);
     for (const w of manifest.warnings ?? []) logger.warning(w);
-    const buildpackVersion = (await fs.readFile(path.join(buildpackDir, 'VERSION'), 'utf8').catch(() => '')).trim();
+    const buildpackVersion = (readTextOrNone(path.join(buildpackDir, 'VERSION')) ?? '').trim();
     const fetcher = new HttpFetcher({
       env: process.env,
       onRetry: (attempt, reason) => logger.warning(`download attempt ${attempt} failed (${reason}); retrying`),

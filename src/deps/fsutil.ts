@@ -1,11 +1,13 @@
 // File-system moves for the dependency layer: unique temp names next to their final place,
 // replacing a directory so that readers only ever see the old or the new complete one, and the
 // mapping of the system's refusals (disk full, read-only...) to typed errors that say where.
+// Their single calls are synchronous (src/sync-fs.ts says why); only tree removal is not.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, type WriteStream } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { FileSystemError } from '../errors.js';
+import { readdirOrEmpty } from '../sync-fs.js';
 
 /** Longest name a temp sibling takes from its target (NAME_MAX is 255 bytes; the suffix needs ~40). */
 const MAX_STEM = 160;
@@ -33,7 +35,11 @@ let fsExtra: Promise<typeof import('fs-extra')> | undefined;
 
 /** Remove a file or directory tree (never following a symlink); a missing one is fine. */
 export async function removeQuietly(p: string): Promise<void> {
-  if ((await fs.lstat(p).catch(() => undefined)) === undefined) return;
+  try {
+    lstatSync(p);
+  } catch {
+    return;
+  }
   const mod = await (fsExtra ??= import('fs-extra'));
   // a CommonJS module: its exports are the default export under node's ESM loader
   const fse = (mod as typeof mod & { default?: typeof mod }).default ?? mod;
@@ -57,11 +63,20 @@ export async function removeStreamFile(out: WriteStream, file: string): Promise<
 /** `mkdir -p`, with the system's refusal (a file in the way, read-only, disk full) as a FileSystemError. */
 export async function ensureDir(dir: string, what: string): Promise<void> {
   try {
-    await fs.mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
   } catch (e) {
     // Node's recursive mkdir reports some refusals (EROFS) as ENOENT: one plain mkdir tells the truth
-    const real = (e as NodeJS.ErrnoException).code === 'ENOENT' ? await fs.mkdir(dir).then(() => undefined, (e2: unknown) => e2) : e;
+    const real = (e as NodeJS.ErrnoException).code === 'ENOENT' ? plainMkdirError(dir) : e;
     if (real !== undefined) throw fsError(real, `create ${what}`, dir);
+  }
+}
+
+function plainMkdirError(dir: string): unknown {
+  try {
+    mkdirSync(dir);
+    return undefined;
+  } catch (e) {
+    return e;
   }
 }
 
@@ -72,22 +87,22 @@ export async function ensureDir(dir: string, what: string): Promise<void> {
  */
 export async function replaceDir(tmp: string, target: string): Promise<void> {
   try {
-    await fs.rename(tmp, target);
+    renameSync(tmp, target);
     return;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR' && code !== 'EISDIR') throw e;
   }
   const old = tempSibling(target, 'old');
-  await fs.rename(target, old);
-  await fs.rename(tmp, target);
+  renameSync(target, old);
+  renameSync(tmp, target);
   await removeQuietly(old);
 }
 
 /** True when `p` exists and is a regular file. */
 export async function isFile(p: string): Promise<boolean> {
   try {
-    return (await fs.stat(p)).isFile();
+    return statSync(p).isFile();
   } catch {
     return false;
   }
@@ -133,14 +148,10 @@ export function fsError(e: unknown, doing: string, where: string): unknown {
  */
 export async function removeDeadSiblings(target: string): Promise<void> {
   const prefix = `.${shortStem(path.basename(target))}.`;
-  const names = await fs.readdir(path.dirname(target)).catch(() => [] as string[]);
-  await Promise.all(
-    names.map(async (name) => {
-      const m = /^\.[^]*\.[a-z]+-(\d+)-[0-9a-f]{12}$/.exec(name);
-      if (!name.startsWith(prefix) || !m || processAlive(Number(m[1]))) return;
-      await removeQuietly(path.join(path.dirname(target), name));
-    }),
-  );
+  for (const name of readdirOrEmpty(path.dirname(target))) {
+    const m = /^\.[^]*\.[a-z]+-(\d+)-[0-9a-f]{12}$/.exec(name);
+    if (name.startsWith(prefix) && m && !processAlive(Number(m[1]))) await removeQuietly(path.join(path.dirname(target), name));
+  }
 }
 
 function processAlive(pid: number): boolean {

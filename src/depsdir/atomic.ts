@@ -1,9 +1,11 @@
 // Atomic file writes: write a unique temp file beside the target, then rename over it.
 // Rename is atomic on one filesystem, so a killed staging leaves the old file or the new one,
-// never half of either.
+// never half of either. The calls are synchronous under an async signature: a staging writes a
+// handful of small files one after the other, and each fs.promises call is a round trip through
+// libuv's thread pool (six per file here: src/sync-fs.ts).
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { shortStem } from '../deps/fsutil.js';
 
@@ -17,35 +19,35 @@ export function tempPathFor(target: string): string {
 
 /** Write `contents` to `target` atomically with the given mode (default 0644). */
 export async function writeFileAtomic(target: string, contents: string | Uint8Array, mode = 0o644): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
+  mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
-    const handle = await fs.open(tmp, 'wx', mode);
+    const fd = openSync(tmp, 'wx', mode);
     try {
       // no fsync: the rename already guards against a killed staging, and a staging that loses
       // power is redone whole by the platform
-      await handle.writeFile(contents);
+      writeFileSync(fd, contents);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     // the umask may have narrowed the mode given to open()
-    await fs.chmod(tmp, mode);
-    await fs.rename(tmp, target);
+    chmodSync(tmp, mode);
+    renameSync(tmp, target);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
 }
 
 /** Create or replace a symlink atomically (a temp link renamed over the old one). */
 export async function symlinkAtomic(linkTarget: string, linkPath: string): Promise<void> {
-  await fs.mkdir(path.dirname(linkPath), { recursive: true });
+  mkdirSync(path.dirname(linkPath), { recursive: true });
   const tmp = tempPathFor(linkPath);
   try {
-    await fs.symlink(linkTarget, tmp);
-    await fs.rename(tmp, linkPath);
+    symlinkSync(linkTarget, tmp);
+    renameSync(tmp, linkPath);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 // Questions asked of a parsed manifest at staging, with libbuildpack's answers and error texts:
 // stack support, the versions of a dependency for a stack, its default version, one entry.
 
-import { access, readFile } from 'node:fs/promises';
+import { accessSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DependencyNotFoundError, ManifestError, ResolveError } from '../errors.js';
 import type { Dependency, Manifest } from './types.js';
@@ -96,7 +96,7 @@ export function onlyVersion(m: Manifest, name: string, stack: string | undefined
 /** A cached buildpack has a `dependencies` directory next to its manifest.yml (even an empty one). */
 export async function isCached(buildpackDir: string): Promise<boolean> {
   try {
-    await access(join(buildpackDir, 'dependencies'));
+    accessSync(join(buildpackDir, 'dependencies'));
     return true;
   } catch {
     return false;
@@ -107,7 +107,7 @@ export async function isCached(buildpackDir: string): Promise<boolean> {
 export async function readBuildpackVersion(buildpackDir: string): Promise<string> {
   const file = join(buildpackDir, 'VERSION');
   try {
-    return (await readFile(file, 'utf8')).trim();
+    return readFileSync(file, 'utf8').trim();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new ManifestError(file, undefined, `unable to read VERSION file (${code})`, { cause: e });

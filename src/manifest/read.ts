@@ -1,7 +1,7 @@
 // Reading manifest.yml's text, with the size limit checked before the file is read: shared by
 // the parser's loadManifest and staging's loader (which must not load the YAML parser).
 
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManifestError } from '../errors.js';
 
@@ -23,10 +23,12 @@ function formatBytes(n: number): string {
 export async function readManifestText(buildpackDir: string, maxBytes = MAX_MANIFEST_BYTES): Promise<{ file: string; text: string }> {
   const file = join(buildpackDir, 'manifest.yml');
   try {
-    const st = await stat(file);
+    // synchronous: staging reads a few small files in a row, and a thread-pool round trip each
+    // costs more than the read (src/depsdir/atomic.ts)
+    const st = statSync(file);
     if (!st.isFile()) throw new ManifestError(file, undefined, 'is not a regular file');
     if (st.size > maxBytes) throw new ManifestError(file, undefined, tooLarge(st.size, maxBytes));
-    return { file, text: await readFile(file, 'utf8') };
+    return { file, text: readFileSync(file, 'utf8') };
   } catch (e) {
     if (e instanceof ManifestError) throw e;
     const code = (e as NodeJS.ErrnoException).code;

@@ -3,18 +3,19 @@
 // under it) is loaded only in the second case, so a staging from a packaged or built buildpack
 // never loads it.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPILED_MANIFEST_PATH, readCompiled, type StagingAnswers } from './compiled.js';
 import { readManifestText } from './read.js';
+import { readTextOrNone } from '../sync-fs.js';
 import type { Manifest } from './types.js';
 
 /** The manifest, whether it came from the compiled file (told in the debug log), and its answers (none when parsed). */
 export async function loadStagingManifest(buildpackDir: string): Promise<{ manifest: Manifest; compiled: boolean; answers: StagingAnswers }> {
   const { file, text } = await readManifestText(buildpackDir);
-  const compiledText = await readFile(join(buildpackDir, COMPILED_MANIFEST_PATH), 'utf8').catch(() => undefined);
+  const compiledText = readTextOrNone(join(buildpackDir, COMPILED_MANIFEST_PATH));
   const compiled = compiledText === undefined ? undefined : readCompiled(compiledText, text, file);
   if (compiled) return { ...compiled, compiled: true };
   const { parseManifest } = await import('./parse.js');
   return { manifest: parseManifest(text, file), compiled: false, answers: {} };
 }
+

@@ -3,10 +3,10 @@
 // proxy leaves `sidecars/<name>/proxy-for` (its process types, one a line) in its deps dir, and
 // a later buildpack's supply refuses its own proxy for a type an earlier one already took.
 
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ManifestError } from '../errors.js';
 import type { SidecarSpec } from '../manifest/types.js';
+import { readdirOrEmpty, readTextOrNone } from '../sync-fs.js';
 
 /** The marker file, relative to `<deps>/<idx>`. */
 export function proxyMarkerPath(name: string): string {
@@ -17,12 +17,12 @@ export function proxyMarkerPath(name: string): string {
 export async function otherProxies(depsDir: string, depsIdx: string): Promise<{ idx: string; name: string; types: string[] }[]> {
   const own = String(Number(depsIdx));
   const found: { idx: string; name: string; types: string[] }[] = [];
-  const dirs = await fs.readdir(depsDir).catch(() => [] as string[]);
+  const dirs = readdirOrEmpty(depsDir);
   for (const idx of dirs.sort()) {
     if (idx === depsIdx || idx === own || !/^\d+$/.test(idx)) continue;
-    const sidecars = await fs.readdir(path.join(depsDir, idx, 'sidecars')).catch(() => [] as string[]);
+    const sidecars = readdirOrEmpty(path.join(depsDir, idx, 'sidecars'));
     for (const name of sidecars) {
-      const text = await fs.readFile(path.join(depsDir, idx, proxyMarkerPath(name)), 'utf8').catch(() => undefined);
+      const text = readTextOrNone(path.join(depsDir, idx, proxyMarkerPath(name)));
       if (text !== undefined) found.push({ idx, name, types: text.split('\n').filter(Boolean) });
     }
   }

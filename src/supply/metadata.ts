@@ -4,9 +4,9 @@
 // reads it without loading a YAML parser; a file in YAML's block style (written by an earlier
 // version of this toolkit, or by libbuildpack) is still read, with the parser loaded for it.
 
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../depsdir/atomic.js';
+import { readTextOrNone, statOrNone } from '../sync-fs.js';
 
 const FILE = 'BUILDPACK_METADATA';
 
@@ -25,7 +25,7 @@ async function parseMetadata(text: string): Promise<unknown> {
  * version, or no metadata at all.
  */
 export async function checkBuildpackVersion(cacheDir: string, language: string, version: string): Promise<string | undefined> {
-  const text = await fs.readFile(path.join(cacheDir, FILE), 'utf8').catch(() => undefined);
+  const text = readTextOrNone(path.join(cacheDir, FILE));
   if (text === undefined) return undefined;
   let doc: unknown;
   try {
@@ -42,7 +42,6 @@ export async function checkBuildpackVersion(cacheDir: string, language: string, 
 /** Record this staging's language and version; only into an existing cache dir, and only with a VERSION. */
 export async function storeBuildpackMetadata(cacheDir: string, language: string, version: string): Promise<void> {
   if (!version) return;
-  const exists = await fs.stat(cacheDir).then((s) => s.isDirectory(), () => false);
-  if (!exists) return;
+  if (!statOrNone(cacheDir)?.isDirectory()) return;
   await writeFileAtomic(path.join(cacheDir, FILE), `${JSON.stringify({ language, version })}\n`);
 }

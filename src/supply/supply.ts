@@ -2,7 +2,7 @@
 // install it into <deps>/<idx>/<dependency>/, and declare it in launch.yml; then config.yml.
 // Pure orchestration: manifest, installer, logger and env are all passed in.
 
-import { promises as fs } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { DependencyInstaller } from '../deps/types.js';
 import { ManifestError } from '../errors.js';
@@ -20,6 +20,7 @@ import { checkSidecarMemory, memorySource, type StagedMemory } from '../sidecar/
 import { checkOtherProxies } from '../sidecar/proxy.js';
 import { renderSidecar, splitCommand } from '../sidecar/render.js';
 import { checkBuildpackVersion, storeBuildpackMetadata } from './metadata.js';
+import { statOrNone } from '../sync-fs.js';
 
 /** The staging arguments and environment of one `bin/supply` run. */
 export interface SupplyContext {
@@ -135,11 +136,19 @@ const LISTED = 20;
  */
 async function checkCommand(dir: string, command: string, what: string, file: string, key: string): Promise<void> {
   const { file: rel } = splitCommand(command);
-  const stat = await fs.stat(path.join(dir, rel)).catch(() => undefined);
+  const stat = statOrNone(path.join(dir, rel));
   if (stat?.isFile() && (stat.mode & 0o111) !== 0) return;
   const problem = stat === undefined ? 'is not in' : stat.isFile() ? 'is not executable in' : 'is not a file in';
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = listOrNone(dir);
   const names = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
   const shown = names.length > LISTED ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more` : names.join(', ') || 'nothing';
   throw new ManifestError(file, key, `${JSON.stringify(rel)} ${problem} the installed ${what}, which holds: ${shown}`);
+}
+
+function listOrNone(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
 }
