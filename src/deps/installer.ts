@@ -6,15 +6,14 @@
 // app-cache file) only by renames, after the compare.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, type Dirent, type Stats } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { ArchiveTooLargeError, ChecksumMismatchError, FileSystemError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
 import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, hashedInPass, type ExtractOptions } from './extract.js';
-import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, removeStreamFile, replaceDir, tempSibling } from './fsutil.js';
+import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename } from './kind.js';
 import type { BodyFetcher, DependencyInstaller, InstallResult, InstallSource } from './types.js';
 
@@ -191,27 +190,35 @@ export class Installer implements DependencyInstaller {
       await removeDeadSiblings(path.join(this.cacheRoot, key));
       const tmpFile = tempSibling(path.join(this.cacheRoot, key), 'download');
       const hash = createHash('sha256');
-      let bytes = 0;
-      let writeError: unknown;
-      const out = createWriteStream(tmpFile, { flags: 'wx', mode: 0o644 });
-      out.on('error', (e) => { writeError = e; });
+      const writeFailed = (e: unknown) => fsError(e, `write the download of ${name} into the app cache`, this.cacheRoot);
+      let fd: number;
       try {
-        await pipeline(
-          body.stream,
-          async function* (source: AsyncIterable<Buffer>) {
-            for await (const chunk of source) {
-              bytes += chunk.length;
-              if (bytes > limit) throw new ArchiveTooLargeError(redactUri(dep.uri), limit, 'the download is larger');
-              hash.update(chunk);
-              yield chunk;
-            }
-          },
-          out,
-        );
+        fd = openSync(tmpFile, 'wx', 0o644);
       } catch (e) {
-        await removeStreamFile(out, tmpFile);
+        throw writeFailed(e);
+      }
+      // each piece is written as it comes, synchronously: a write to the page cache costs less
+      // than a thread-pool round trip (src/sync-fs.ts)
+      let bytes = 0;
+      try {
+        try {
+          for await (const chunk of body.stream as AsyncIterable<Buffer>) {
+            bytes += chunk.length;
+            if (bytes > limit) throw new ArchiveTooLargeError(redactUri(dep.uri), limit, 'the download is larger');
+            hash.update(chunk);
+            try {
+              writeAll(fd, chunk);
+            } catch (e) {
+              throw writeFailed(e);
+            }
+          }
+        } finally {
+          closeSync(fd);
+        }
+      } catch (e) {
         // the body's own errors stay as they are (the fetcher retries them); a refused write says where
-        throw e === writeError ? fsError(e, `write the download of ${name} into the app cache`, this.cacheRoot) : e;
+        await removeQuietly(tmpFile);
+        throw e;
       }
       const actual = hash.digest('hex');
       if (actual !== dep.sha256.toLowerCase()) {
@@ -279,6 +286,11 @@ export class Installer implements DependencyInstaller {
       discard,
     };
   }
+}
+
+/** Write all of `data` at the file's position (a short write is continued). */
+function writeAll(fd: number, data: Buffer): void {
+  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
 }
 
 /** Hashed between two yields to the event loop (so signals and timers are served meanwhile). */
