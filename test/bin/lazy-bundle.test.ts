@@ -85,6 +85,25 @@ describe('the supply bundle and its lazily loaded part (dist/supply-lazy.cjs)', 
     expect(without.stdout).to.include('without dist/supply-lazy.cjs beside it');
   });
 
+  it('compiles only the packages a staging asks for: a download never compiles the YAML parser', async () => {
+    const s = await setup();
+    const file = path.join(s.bp, 'dist', 'supply-lazy.cjs');
+    const text = await fs.readFile(file, 'utf8');
+    const section = '\n"yaml": "';
+    expect(text, 'the YAML parser is a section of its own').to.include(section);
+    await fs.writeFile(file, text.replace(section, `${section}throw new Error('the YAML section was compiled');`));
+    const r = await s.stage();
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.include('Download [');
+    expect(await s.installed()).to.equal(PROBE);
+    // a manifest to parse is what needs it
+    const manifest = path.join(s.bp, 'manifest.yml');
+    await fs.writeFile(manifest, `${await fs.readFile(manifest, 'utf8')}# edited\n`);
+    const parsed = await s.stage();
+    expect(parsed.status).to.not.equal(0);
+    expect(parsed.stdout + parsed.stderr).to.include('the YAML section was compiled');
+  });
+
   it('downloads and unpacks a zip with it (node-fetch and yauzl come from it)', async () => {
     const s = await setup('zip');
     const r = await s.stage();

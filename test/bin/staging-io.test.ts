@@ -14,7 +14,10 @@ import { runAsync } from '../helpers/spawn.js';
 import { useTmpDirs } from '../helpers/tmp.js';
 
 // printed at exit: how many threads the process has (node's own, plus the pool once started)
-const PRELOAD = "process.on('exit', () => require('fs').writeSync(2, `threads=${require('fs').readdirSync('/proc/self/task').length}\\n`));\n";
+// and whether node's web streams were loaded (node-fetch's fetch-blob asks for them at load, unless
+// the build leaves its streams.cjs out: scripts/build.mjs)
+const PRELOAD =
+  "process.on('exit', () => require('fs').writeSync(2, `threads=${require('fs').readdirSync('/proc/self/task').length} webstreams=${process.moduleLoadList.some((m) => m.endsWith('webstreams/readablestream'))}\\n`));\n";
 
 function threads(stderr: string): number {
   const m = /threads=(\d+)/.exec(stderr);
@@ -66,6 +69,7 @@ describe('staging file work without the thread pool (bin/supply from a download,
     expect(first.stdout).to.include('Download [');
     // the download too: its pieces are written as they come, synchronously
     expect(threads(first.stderr), 'threads of the downloading staging against node -e 0').to.equal(s.own);
+    expect(first.stderr, 'node-fetch loaded without web streams').to.include('webstreams=false');
     const warm = await s.stage();
     expect(warm.status, warm.stdout + warm.stderr).to.equal(0);
     expect(warm.stdout).to.include('Using cached probe 1.0.0');
