@@ -131,28 +131,35 @@ function syncInflateAvailable(): boolean {
 }
 
 /**
- * The fast path for a .tgz that is a file already (cached buildpack, app cache, a finished
- * download): read into one reused buffer, inflate into one reused buffer by driving zlib's handle
- * synchronously, as node's own `gunzipSync` does, and hand each piece to the sanitizer and
- * DiskWriter at once. No stream, no fresh memory per chunk, no thread-pool round trip: profiled,
- * the streamed version spent more time in page faults and hand-offs than in inflating. Yields to
- * the event loop every {@link SLICE} bytes.
+ * A .tgz given piece by piece, synchronously: each piece is inflated at once by driving zlib's
+ * handle as node's own `gunzipSync` does, into one reused buffer, and handed to the sanitizer and
+ * DiskWriter. No stream, no fresh memory per chunk, no thread-pool round trip: profiled, the
+ * streamed version spent more time in page faults and hand-offs than in inflating. `write` and
+ * `end` throw what the extraction fails with (refusals of the file system as FileSystemErrors
+ * naming `where`); after a throw, or instead of `end`, `destroy` stops it. Undefined where this
+ * node's zlib cannot be driven so ({@link tgzHashedInPass}).
  */
-async function extractTgzInPlace(file: string, dir: string, options: TarExtractOptions): Promise<void> {
+export interface TgzSink {
+  write(chunk: Buffer): void;
+  end(): void;
+  destroy(): void;
+}
+
+export function openTgzSink(dir: string, options: TarExtractOptions): TgzSink | undefined {
+  if (!syncInflateAvailable()) return undefined;
   const sanitizer = new TarSanitizer({ archive: options.archive, stripComponents: options.stripComponents, maxBytes: options.maxBytes, sink: new DiskWriter(dir, options.archive) });
   const g = createGunzip();
   g.on('error', () => undefined); // zlib's errors are read from g.errored right after each call
   const { handle, state } = zlibHandle(g)!;
-  const input = Buffer.allocUnsafe(READ_CHUNK);
   const output = Buffer.allocUnsafe(READ_CHUNK);
-  const fd = openSync(file, 'r');
   const corrupt = (): never => {
     const e = g.errored as NodeJS.ErrnoException;
     throw new CorruptArchiveError(options.archive, `gzip: ${e.message}`, { cause: e });
   };
   /** Inflate input[0, len) (nothing, with Z_FINISH) until zlib wants more input or the data ended. */
-  const inflate = (flush: number, len: number): void => {
+  const inflate = (flush: number, input: Buffer): void => {
     let off = 0;
+    let len = input.length;
     for (;;) {
       handle.writeSync(flush, input, off, len, output, 0, output.length);
       if (g.errored) corrupt();
@@ -164,27 +171,76 @@ async function extractTgzInPlace(file: string, dir: string, options: TarExtractO
       if (availOut !== 0) return; // output to spare: zlib needs more input (or the data ended)
     }
   };
+  const failed = (e: unknown): never => {
+    throw isEnvironmentError(e) ? fsError(e, `write the files of ${options.archive} into`, options.where ?? dir) : e;
+  };
+  let open = true;
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    g.close();
+  };
+  return {
+    write: (chunk) => {
+      try {
+        inflate(z.Z_NO_FLUSH, chunk);
+      } catch (e) {
+        failed(e);
+      }
+    },
+    end: () => {
+      try {
+        inflate(z.Z_FINISH, EMPTY); // a truncated stream fails here ("unexpected end of file")
+        sanitizer.end_();
+      } catch (e) {
+        failed(e);
+      } finally {
+        close();
+      }
+    },
+    destroy: () => {
+      sanitizer.destroy();
+      close();
+    },
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The fast path for a .tgz that is a file already (cached buildpack, app cache): read into one
+ * reused buffer and given to a {@link TgzSink}. Yields to the event loop every {@link SLICE} bytes.
+ */
+async function extractTgzInPlace(file: string, dir: string, options: TarExtractOptions): Promise<void> {
+  const sink = openTgzSink(dir, options)!;
+  const input = Buffer.allocUnsafe(READ_CHUNK);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    sink.destroy();
+    throw e;
+  }
   try {
     let sinceYield = 0;
     for (;;) {
       const n = readSync(fd, input, 0, input.length, null);
       if (n === 0) break;
-      options.hash?.update(n === input.length ? input : input.subarray(0, n));
-      inflate(z.Z_NO_FLUSH, n);
+      const piece = n === input.length ? input : input.subarray(0, n);
+      options.hash?.update(piece);
+      sink.write(piece);
       sinceYield += n;
       if (sinceYield >= SLICE) {
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    inflate(z.Z_FINISH, 0); // a truncated stream fails here ("unexpected end of file")
-    sanitizer.end_();
+    sink.end();
   } catch (e) {
-    sanitizer.destroy();
+    sink.destroy();
     throw e;
   } finally {
     closeSync(fd);
-    g.close();
   }
 }
 

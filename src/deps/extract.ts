@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveTooLargeError, MAX_UNPACKED_ENV, OverrideError, UnsafeArchiveError } from '../errors.js';
-import { extractTarFile, extractTarStream, tgzHashedInPass } from './extract-tar.js';
+import { extractTarFile, extractTarStream, openTgzSink, tgzHashedInPass, type TgzSink } from './extract-tar.js';
 import { extractZipFile } from './extract-zip.js';
 import { fsError, removeQuietly, removeStreamFile, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename, type ArchiveKind } from './kind.js';
@@ -65,6 +65,17 @@ export interface ExtractOptions {
 /** Whether {@link extractFile} can hash a file of `kind` in the pass that unpacks it (a .tgz, on node 18 to 22). */
 export function hashedInPass(kind: ArchiveKind): boolean {
   return kind === 'tgz' && tgzHashedInPass();
+}
+
+/**
+ * For a kind {@link hashedInPass} unpacks (a .tgz): a sink to give the archive's bytes to, in order,
+ * as they arrive (a download), unpacking them into the existing, empty directory `dir`; else
+ * undefined. Like {@link extractStream}, no atomicity here.
+ */
+export function openExtractSink(dir: string, options: ExtractOptions & { name: string }): TgzSink | undefined {
+  if (!hashedInPass(options.kind ?? archiveKind(options.name))) return undefined;
+  const { name: archive, stripComponents, maxBytes = DEFAULT_MAX_UNPACKED_BYTES, where = dir } = options;
+  return openTgzSink(dir, { compression: 'gzip', archive, stripComponents, maxBytes, where });
 }
 
 /**

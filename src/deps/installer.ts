@@ -1,9 +1,10 @@
 // Installs one dependency (CONTRACT §4 "Where a dependency's file is found"): cached buildpack
 // file, then app cache, then download. Nothing unpacked is used before its sha256 is known: a
-// .tgz that exists (cached buildpack, app cache) is hashed in the pass that unpacks it into a
-// private temp dir, other kinds are hashed first, and a download is hashed into the app cache's
-// temp file (bounded in size) and then unpacked from there. Results become visible (target dir,
-// app-cache file) only by renames, after the compare.
+// .tgz is hashed in the pass that unpacks it into a private temp dir (read from the cached
+// buildpack or the app cache, or as a download arrives, written to the app cache's temp file at
+// the same time); other kinds are hashed first, a download of them into the app cache's temp file
+// (bounded in size), and then unpacked. Results become visible (target dir, app-cache file) only
+// by renames, after the compare.
 
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync, type Dirent, type Stats } from 'node:fs';
@@ -12,7 +13,7 @@ import { ArchiveTooLargeError, ChecksumMismatchError, FileSystemError } from '..
 import type { Logger } from '../log/logger.js';
 import { redactUri } from '../log/redact.js';
 import type { Dependency } from '../manifest/types.js';
-import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, hashedInPass, type ExtractOptions } from './extract.js';
+import { DEFAULT_MAX_UNPACKED_BYTES, extractFile, hashedInPass, openExtractSink, type ExtractOptions } from './extract.js';
 import { ensureDir, fsError, isFile, removeDeadSiblings, removeQuietly, replaceDir, tempSibling } from './fsutil.js';
 import { archiveKind, uriBasename } from './kind.js';
 import type { BodyFetcher, DependencyInstaller, InstallResult, InstallSource } from './types.js';
@@ -97,9 +98,9 @@ export class Installer implements DependencyInstaller {
 
     logger.info(`Download [${redactUri(dep.uri)}]`);
     await ensureDir(this.cacheRoot, 'the app cache directory');
-    const tmpFile = await this.download(dep, key, name);
+    const { tmpFile, unpacked } = await this.download(dep, key, name, targetDir, extract);
     try {
-      const staged = await this.unpack(tmpFile, targetDir, extract);
+      const staged = unpacked ?? (await this.unpack(tmpFile, targetDir, extract));
       try {
         await moveIntoCache(tmpFile, path.join(this.cacheRoot, key, name));
         await staged.commit();
@@ -178,9 +179,12 @@ export class Installer implements DependencyInstaller {
 
   /**
    * Download `dep` into a temp file of the app cache root, hashing as it streams; the file is
-   * refused past the size limit and removed unless its digest matched. Returns its path.
+   * refused past the size limit and removed unless its digest matched. Returns its path, and for a
+   * .tgz what it unpacked into a temp dir beside `target` in the same pass (`unpacked`, to commit).
+   * An archive that fails to unpack is still read and hashed to its end: a file that is not the
+   * manifest's is a checksum mismatch, whatever it tripped the extraction on.
    */
-  private async download(dep: Dependency, key: string, name: string): Promise<string> {
+  private async download(dep: Dependency, key: string, name: string, target: string, extract: ExtractOptions & { name: string }): Promise<{ tmpFile: string; unpacked?: Staged }> {
     const limit = this.maxBytes;
     return this.o.fetcher.fetchWith(dep.uri, async (body) => {
       if (body.size !== undefined && body.size > limit) throw new ArchiveTooLargeError(redactUri(dep.uri), limit, `the server announces ${body.size} bytes`);
@@ -191,14 +195,29 @@ export class Installer implements DependencyInstaller {
       const tmpFile = tempSibling(path.join(this.cacheRoot, key), 'download');
       const hash = createHash('sha256');
       const writeFailed = (e: unknown) => fsError(e, `write the download of ${name} into the app cache`, this.cacheRoot);
+      // (a temp dir that cannot be made now is tried again, and its failure told, after the compare)
+      const unpacked = hashedInPass(extract.kind ?? archiveKind(name)) ? await this.stage(target).catch(() => undefined) : undefined;
+      let sink = unpacked && openExtractSink(unpacked.dir, extract);
+      let unpackError: unknown;
+      const unpackFailed = (e: unknown): void => {
+        unpackError = e;
+        sink?.destroy();
+        sink = undefined;
+      };
+      const drop = async (): Promise<void> => {
+        sink?.destroy();
+        await unpacked?.discard();
+        await removeQuietly(tmpFile);
+      };
       let fd: number;
       try {
         fd = openSync(tmpFile, 'wx', 0o644);
       } catch (e) {
+        await drop();
         throw writeFailed(e);
       }
-      // each piece is written as it comes, synchronously: a write to the page cache costs less
-      // than a thread-pool round trip (src/sync-fs.ts)
+      // each piece is written as it comes, synchronously (a write to the page cache costs less
+      // than a thread-pool round trip: src/sync-fs.ts), and unpacked while the next is on its way
       let bytes = 0;
       try {
         try {
@@ -211,21 +230,36 @@ export class Installer implements DependencyInstaller {
             } catch (e) {
               throw writeFailed(e);
             }
+            try {
+              sink?.write(chunk);
+            } catch (e) {
+              unpackFailed(e);
+            }
           }
         } finally {
           closeSync(fd);
         }
+        try {
+          sink?.end();
+          sink = undefined;
+        } catch (e) {
+          unpackFailed(e);
+        }
       } catch (e) {
         // the body's own errors stay as they are (the fetcher retries them); a refused write says where
-        await removeQuietly(tmpFile);
+        await drop();
         throw e;
       }
       const actual = hash.digest('hex');
       if (actual !== dep.sha256.toLowerCase()) {
-        await removeQuietly(tmpFile);
+        await drop();
         throw new ChecksumMismatchError(dep.sha256, actual, `${dep.name} ${dep.version}`);
       }
-      return tmpFile;
+      if (unpackError !== undefined) {
+        await drop();
+        throw unpackError;
+      }
+      return { tmpFile, unpacked };
     });
   }
 
@@ -257,8 +291,8 @@ export class Installer implements DependencyInstaller {
     return { actual };
   }
 
-  /** Extract the verified `file` into a temp dir beside `target`; commit renames it into place. */
-  private async unpack(file: string, target: string, extract: ExtractOptions & { name: string }): Promise<Staged> {
+  /** A temp dir beside `target` to unpack into; commit renames it into place. */
+  private async stage(target: string): Promise<Staged & { dir: string }> {
     await ensureDir(path.dirname(target), 'the deps directory');
     await removeDeadSiblings(target);
     const tmp = tempSibling(target, 'extract');
@@ -268,13 +302,8 @@ export class Installer implements DependencyInstaller {
       throw fsError(e, 'create a directory in', path.dirname(target));
     }
     const discard = (): Promise<void> => removeQuietly(tmp);
-    try {
-      await extractFile(file, tmp, extract);
-    } catch (e) {
-      await discard();
-      throw e;
-    }
     return {
+      dir: tmp,
       commit: async () => {
         try {
           await replaceDir(tmp, target);
@@ -285,6 +314,18 @@ export class Installer implements DependencyInstaller {
       },
       discard,
     };
+  }
+
+  /** Extract the verified `file` into a temp dir beside `target`; commit renames it into place. */
+  private async unpack(file: string, target: string, extract: ExtractOptions & { name: string }): Promise<Staged> {
+    const staged = await this.stage(target);
+    try {
+      await extractFile(file, staged.dir, extract);
+    } catch (e) {
+      await staged.discard();
+      throw e;
+    }
+    return staged;
   }
 }
 

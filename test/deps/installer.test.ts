@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { isFile } from '../../src/deps/fsutil.js';
 import { promises as fs } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HttpFetcher } from '../../src/deps/fetch.js';
 import { Installer } from '../../src/deps/installer.js';
-import { ArchiveTooLargeError, ChecksumMismatchError, DownloadError, FileSystemError, UnsafeArchiveError } from '../../src/errors.js';
+import { ArchiveTooLargeError, ChecksumMismatchError, CorruptArchiveError, DownloadError, FileSystemError, UnsafeArchiveError } from '../../src/errors.js';
 import { MemorySink, StagingLogger, stripAnsi } from '../../src/log/logger.js';
 import type { Dependency } from '../../src/manifest/types.js';
 import type { BodyFetcher } from '../../src/deps/types.js';
@@ -344,6 +344,62 @@ describe('Installer', () => {
       expect(err.message).to.include(sha256(tgz)).and.to.include(sha256(planted));
       expect(await listTree(target)).to.deep.equal(['previous']);
       expect(await besideTarget()).to.deep.equal(['tool']);
+    });
+
+    it('unpacks a downloaded .tgz as it arrives, beside the target, which appears only once the whole download matched', async () => {
+      const tool = '#!/bin/sh\necho tool\n';
+      const archive = await tgzBuffer([{ path: 'tool-1.2.3/bin/tool', content: tool }, { path: 'tool-1.2.3/data', content: randomBytes(2 * 1024 * 1024) }]);
+      const half = Math.floor(archive.length / 2);
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      server.route('/tool.tgz', (_req, res) => {
+        res.writeHead(200, { 'content-length': String(archive.length) });
+        res.write(archive.subarray(0, half));
+        void released.then(() => res.end(archive.subarray(half)));
+      });
+      const installing = installer().install(dep(server.url('/tool.tgz'), sha256(archive)), target);
+      installing.catch(() => undefined);
+      try {
+        // with half the archive sent (and the server waiting), its first file is unpacked already
+        const deadline = Date.now() + 10_000;
+        let early: string | undefined;
+        while (early === undefined) {
+          for (const name of await besideTarget()) {
+            const file = path.join(path.dirname(target), name, 'tool-1.2.3', 'bin', 'tool');
+            if (name.startsWith('.tool.extract-') && (await fs.readFile(file, 'utf8').catch(() => '')) === tool) early = name;
+          }
+          if (Date.now() > deadline) throw new Error(`nothing unpacked beside the target while the download was half sent: ${(await besideTarget()).join(', ')}`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        expect(await besideTarget()).to.deep.equal([early]);
+      } finally {
+        release();
+      }
+      expect((await installing).source).to.equal('download');
+      expect(await listTree(target)).to.deep.equal(['tool-1.2.3/', 'tool-1.2.3/bin/', 'tool-1.2.3/bin/tool', 'tool-1.2.3/data']);
+      expect(await besideTarget()).to.deep.equal(['tool']);
+      expect(await fs.readFile(appCacheFile(server.url('/tool.tgz')))).to.deep.equal(archive);
+    });
+
+    it('a downloaded .tgz that unpacks but is not the manifest\'s fails naming both sha256s: the target keeps what it had, nothing stays', async () => {
+      const planted = await tampered();
+      server.route('/tool.tgz', serve.bytes(planted));
+      await previous();
+      const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), ChecksumMismatchError);
+      expect(err.message).to.include(sha256(tgz)).and.to.include(sha256(planted));
+      expect(await listTree(target)).to.deep.equal(['previous']);
+      expect(await besideTarget()).to.deep.equal(['tool']);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+    });
+
+    it('a downloaded .tgz that matches but is cut short inside (a corrupt gzip) is a corrupt archive, and nothing stays', async () => {
+      const cut = tgz.subarray(0, tgz.length - 10);
+      server.route('/tool.tgz', serve.bytes(cut));
+      await previous();
+      await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(cut)), target), CorruptArchiveError, /gzip/);
+      expect(await listTree(target)).to.deep.equal(['previous']);
+      expect(await besideTarget()).to.deep.equal(['tool']);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
     });
 
     it('an app cache .tgz cut short (a corrupt gzip) is a mismatch, downloaded again, not a corrupt archive', async () => {
