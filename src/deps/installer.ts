@@ -199,10 +199,17 @@ export class Installer implements DependencyInstaller {
       const unpacked = hashedInPass(extract.kind ?? archiveKind(name)) ? await this.stage(target).catch(() => undefined) : undefined;
       let sink = unpacked && openExtractSink(unpacked.dir, extract);
       let unpackError: unknown;
+      // what a failed unpacking wrote goes at once: a disk it fills may be the app cache's too, and
+      // the rest of the download must still be written and hashed there
       const unpackFailed = (e: unknown): void => {
         unpackError = e;
         sink?.destroy();
         sink = undefined;
+        try {
+          rmSync(unpacked!.dir, { recursive: true, force: true });
+        } catch {
+          // removed again by discard(), or by the next staging (a dead process's temp sibling)
+        }
       };
       const drop = async (): Promise<void> => {
         sink?.destroy();

@@ -544,6 +544,24 @@ describe('Installer', () => {
       expect(await besideTarget()).to.deep.equal([]);
     });
 
+    it('a download that is not the manifest\'s and fills the disk it shares with the app cache as it unpacks is still a mismatch', async () => {
+      // 8 MiB of zeros first (a few KB compressed: it fills the disk at once), then 1 MiB of random
+      // data: the app-cache file still has most of the download to write when the disk is full
+      const noise = randomBytes(1024 * 1024);
+      const planted = await tgzBuffer([{ path: 'zeros', content: Buffer.alloc(8 * 1024 * 1024) }, { path: 'noise', content: noise }]);
+      server.route('/tool.tgz', serve.bytes(planted));
+      const shared = await tmp();
+      await mount(shared, 4096);
+      const cache = path.join(shared, 'cache');
+      const deps = path.join(shared, 'deps');
+      const fetcher = new HttpFetcher({ sleep: async () => undefined, idleTimeoutMs: 1000, connectTimeoutMs: 1000, attempts: 1 });
+      const inst = new Installer({ buildpackDir, cacheDir: cache, logger: new StagingLogger(sink), fetcher });
+      const err = await expectRejection(inst.install(dep(server.url('/tool.tgz'), sha256(tgz)), path.join(deps, '0', 'tool')), ChecksumMismatchError);
+      expect(err.message).to.include(sha256(planted));
+      expect(await listTree(cache)).to.deep.equal(['dependencies/']);
+      expect(await fs.readdir(path.join(deps, '0'))).to.deep.equal([]);
+    });
+
     it('reports a read-only cache dir, naming it', async () => {
       server.route('/tool.tgz', serve.bytes(tgz));
       await mount(cacheDir, 64, { readOnly: true });
