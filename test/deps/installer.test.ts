@@ -392,6 +392,17 @@ describe('Installer', () => {
       expect(await cacheTree()).to.deep.equal(['dependencies/']);
     });
 
+    it('a download that is not gzip at all (an error page served as 200) is a mismatch, and nothing stays', async () => {
+      const page = Buffer.from(`<html><body>${'maintenance '.repeat(20000)}</body></html>`);
+      server.route('/tool.tgz', serve.bytes(page));
+      await previous();
+      const err = await expectRejection(installer().install(dep(server.url('/tool.tgz'), sha256(tgz)), target), ChecksumMismatchError);
+      expect(err.message).to.include(sha256(page));
+      expect(await listTree(target)).to.deep.equal(['previous']);
+      expect(await besideTarget()).to.deep.equal(['tool']);
+      expect(await cacheTree()).to.deep.equal(['dependencies/']);
+    });
+
     it('a downloaded .tgz that matches but is cut short inside (a corrupt gzip) is a corrupt archive, and nothing stays', async () => {
       const cut = tgz.subarray(0, tgz.length - 10);
       server.route('/tool.tgz', serve.bytes(cut));
