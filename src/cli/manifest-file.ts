@@ -29,6 +29,9 @@ export async function readManifestDocument(dir: string): Promise<ManifestDocumen
 export async function writeManifestDocument(m: ManifestDocument): Promise<void> {
   const text = renderManifestDocument(m);
   parseManifest(text, m.file);
+  // what is made from the text, made before anything is written: an edit whose staging runtime
+  // table or compiled manifest cannot be made (a default one stack has no match for) changes no file
+  const generated = await generatedFiles(path.dirname(m.file), text, m.file);
   const tmp = tempPathFor(m.file);
   let mode = 0o644;
   try {
@@ -37,7 +40,7 @@ export async function writeManifestDocument(m: ManifestDocument): Promise<void> 
     // new file: default mode
   }
   await writeAtomic(m.file, tmp, text, mode);
-  await refreshGenerated(path.dirname(m.file), text, m.file);
+  for (const g of generated) if (g.present) await writeAtomic(g.target, tempPathFor(g.target), g.text, 0o644);
 }
 
 async function writeAtomic(file: string, tmp: string, text: string, mode: number): Promise<void> {
@@ -51,19 +54,20 @@ async function writeAtomic(file: string, tmp: string, text: string, mode: number
 }
 
 /**
- * The files made from manifest.yml that the buildpack has (`init` writes them): written again
- * from the edited text, so that staging from the buildpack's directory (a git URL) reads the new
- * manifest without parsing YAML and finds the runtime the manifest now names. A buildpack
- * without them gets none.
+ * The files made from manifest.yml, with whether the buildpack has them (`init` writes them):
+ * those it has are written again from the edited text, so that staging from the buildpack's
+ * directory (a git URL) reads the new manifest without parsing YAML and finds the runtime the
+ * manifest now names. A buildpack without them gets none, but its edit is checked all the same.
  */
-async function refreshGenerated(dir: string, text: string, file: string): Promise<void> {
+async function generatedFiles(dir: string, text: string, file: string): Promise<{ target: string; text: string; present: boolean }[]> {
   const generated = [
     { rel: RUNTIME_TABLE_PATH, make: () => runtimeTableFor(text, file, 'sidecar-buildpack dependency', parseManifest) },
     { rel: COMPILED_MANIFEST_PATH, make: () => compiledManifestFor(text, file, 'sidecar-buildpack dependency', parseManifest) },
   ];
+  const out = [];
   for (const g of generated) {
     const target = path.join(dir, ...g.rel.split('/'));
-    if (!(await fs.stat(target).then((st) => st.isFile(), () => false))) continue;
-    await writeAtomic(target, tempPathFor(target), g.make(), 0o644);
+    out.push({ target, text: g.make(), present: await fs.stat(target).then((st) => st.isFile(), () => false) });
   }
+  return out;
 }

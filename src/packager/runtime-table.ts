@@ -4,7 +4,7 @@
 // and `init` write the answer as a trivial tab-separated file, one line per stack.
 
 import { createHash } from 'node:crypto';
-import { ManifestError } from '../errors.js';
+import { DependencyNotFoundError, ManifestError } from '../errors.js';
 import { resolveEntry } from '../manifest/query.js';
 import type { Dependency, Manifest } from '../manifest/types.js';
 import { findMatchingVersion } from '../manifest/versions.js';
@@ -55,7 +55,23 @@ function pickEntry(m: Manifest, stack: string | undefined): Dependency | undefin
   if (candidates.length === 0) return undefined;
   // the same choice supply makes for a dependency: the default version when there is one,
   // else the highest version of the stack
-  if (m.default_versions.some((d) => d.name === RUNTIME_DEPENDENCY)) return resolveEntry(m, RUNTIME_DEPENDENCY, stack);
+  const index = m.default_versions.findIndex((d) => d.name === RUNTIME_DEPENDENCY);
+  if (index >= 0) {
+    try {
+      return resolveEntry(m, RUNTIME_DEPENDENCY, stack);
+    } catch (e) {
+      // a default one stack's entries do not match: staging there would fail before its first
+      // line, so no table is written (the error names the key, the stack and what it has)
+      if (!(e instanceof DependencyNotFoundError)) throw e;
+      const wanted = m.default_versions[index].version;
+      throw new ManifestError(
+        m.file,
+        `default_versions[${index}].version`,
+        `${RUNTIME_DEPENDENCY} ${wanted} matches no ${RUNTIME_DEPENDENCY} dependency for ${stack === undefined ? 'any stack' : `stack ${stack}`} (its versions: ${e.available.join(', ')}): give that stack a ${RUNTIME_DEPENDENCY} entry the default matches, or a default every stack's ${RUNTIME_DEPENDENCY} matches`,
+        { cause: e },
+      );
+    }
+  }
   let version: string;
   try {
     version = findMatchingVersion('*', candidates.map((d) => d.version));

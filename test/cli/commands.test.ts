@@ -173,6 +173,33 @@ describe('sidecar-buildpack dependency', () => {
       const text = await manifest();
       expect(text).to.equal(MANIFEST.replace('version: 1.0.0', 'version: 1.0.1').replace('agent-1.0.0.tgz', 'agent-1.0.1.tgz').replace('a'.repeat(64), sha('new')));
     });
+    context('when the staging runtime is listed for two stacks and the edit leaves one without a match for its default', () => {
+      it('exits 1 naming the key and that stack, and changes no file', async () => {
+        const { runtimeTableFor } = await import('../../src/packager/runtime-table.js');
+        const { parseManifest } = await import('../../src/manifest/parse.js');
+        const node = (stack: string, c: string) => `- name: node\n  version: 22.1.0\n  uri: https://h/node-${stack}.tgz\n  sha256: ${c.repeat(64)}\n  cf_stacks:\n  - ${stack}\n`;
+        const text = MANIFEST.replace('  version: 1.0.x     # pinned line\n', '  version: 1.0.x     # pinned line\n- name: node\n  version: 22.x\n').replace(
+          '\nsidecars:',
+          `${node('cflinuxfs4', 'b')}${node('cflinuxfs5', 'c')}\nsidecars:`,
+        );
+        await fs.writeFile(path.join(dir, 'manifest.yml'), text);
+        await fs.mkdir(path.join(dir, 'dist'));
+        const table = runtimeTableFor(text, 'm', 'init', parseManifest);
+        await fs.writeFile(path.join(dir, 'dist', 'runtime.tsv'), table);
+        await fs.writeFile(path.join(dir, 'node.tgz'), 'not a runtime');
+        const update = (more: string[]) =>
+          cli(['dependency', 'update', 'node', '--version', '20.1.0', '--uri', 'https://h/node-20.tgz', '--file', 'node.tgz', '--stack', 'cflinuxfs4', ...more], { cwd: dir });
+        const file = path.join(dir, 'manifest.yml');
+        const r = await update([]);
+        expect(r.code, r.stdout).to.equal(1);
+        expect(r.stderr).to.include(`${file}: default_versions[1].version: node 22.x matches no node dependency for stack cflinuxfs4 (its versions: 20.1.0)`);
+        const d = await update(['--default']);
+        expect(d.code, d.stdout).to.equal(1);
+        expect(d.stderr).to.include(`${file}: default_versions[1].version: node 20.1.0 matches no node dependency for stack cflinuxfs5 (its versions: 22.1.0)`);
+        expect(await manifest()).to.equal(text);
+        expect(await fs.readFile(path.join(dir, 'dist', 'runtime.tsv'), 'utf8')).to.equal(table);
+      });
+    });
   });
 
   describe('add node (the staging runtime)', () => {
