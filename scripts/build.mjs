@@ -142,7 +142,9 @@ const entries = [
   },
   { src: 'src/bin/cli.ts', out: 'dist/cli.cjs', shebang: true },
   { src: 'src/index.ts', out: 'dist/index.cjs', shebang: false },
-  { src: 'src/bin/run.ts', out: 'dist/run.cjs', shebang: false },
+  // run by whatever node bin/supply found on PATH, before the version is known: it must parse on
+  // old nodes to tell them apart (src/bin/run.ts)
+  { src: 'src/bin/run.ts', out: 'dist/run.cjs', shebang: false, target: 'node12' },
 ];
 
 /** The bundle of `e` (its `stdin` text, or its `src` file) with `banner` on top. */
@@ -152,7 +154,7 @@ async function bundle(e, stdin, banner) {
     plugins: e.plugins ?? [],
     bundle: true,
     platform: 'node',
-    target: 'node18',
+    target: e.target ?? 'node18',
     format: 'cjs',
     minify: true,
     legalComments: 'eof',

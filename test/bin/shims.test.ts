@@ -131,6 +131,54 @@ describe('entry point shims', () => {
       });
     });
 
+    context('when node is on PATH and the buildpack has dist/run.cjs', () => {
+      /** A `node` on PATH that logs each call, then runs the real node (after `preload`, when given). */
+      async function loggingNode(preload = ''): Promise<{ dir: string; calls: () => Promise<string[]> }> {
+        const dir = await fs.mkdtemp(path.join(tmp, 'path-node-'));
+        const log = path.join(dir, 'calls');
+        const r = preload ? `-r ${path.join(dir, 'preload.cjs')} ` : '';
+        if (preload) await fs.writeFile(path.join(dir, 'preload.cjs'), preload);
+        await fs.writeFile(path.join(dir, 'node'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${log}\n[ "$1" != --version ] || { echo ${preload ? 'v16.20.2' : process.version}; exit 0; }\nexec ${process.execPath} ${r}"$@"\n`, { mode: 0o755 });
+        return { dir, calls: async () => (await fs.readFile(log, 'utf8')).trimEnd().split('\n') };
+      }
+      const runCjs = async (): Promise<Record<string, Buffer>> => ({ 'dist/run.cjs': await fs.readFile(path.join(repo, 'dist', 'run.cjs')) });
+      // a node that reports 16 to the script it runs, as an old node would
+      const OLD = "Object.defineProperty(process.versions, 'node', { value: '16.20.2' });\n";
+
+      it('runs the bundle through it with that node, asked nothing before (no `node --version`)', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`), await runCjs());
+        const { args } = await dirs();
+        const node = await loggingNode();
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: `${node.dir}:${stackPath}`, CF_STACK: 'cflinuxfs4' });
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path\n`);
+        expect(await node.calls()).to.deep.equal([`${bp}/bin/../dist/run.cjs ${args.join(' ')}`]);
+        expect(requests).to.deep.equal([]);
+      });
+
+      it('passes over a node older than 18: bin/supply runs again and stages with the staging runtime', async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`), await runCjs());
+        const { args, tmpdir } = await dirs();
+        const node = await loggingNode(OLD);
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PATH: `${node.dir}:${stackPath}` });
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        expect(r.stdout).to.contain('-----> Installing node 22.1.0');
+        expect(r.stdout).to.match(/BUNDLE args=.* runtime=yes tmp=/);
+        // the old node ran dist/run.cjs once, and was not asked again
+        expect(await node.calls()).to.deep.equal([`${bp}/bin/../dist/run.cjs ${args.join(' ')}`]);
+      });
+
+      it("gives the second run's failure and exit status as its own", async () => {
+        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/missing.tgz`), await runCjs());
+        const { args, tmpdir } = await dirs();
+        const node = await loggingNode(OLD);
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PATH: `${node.dir}:${stackPath}` });
+        expect(r.status).to.equal(1);
+        expect(r.stdout).to.contain(`could not download http://127.0.0.1:${port}/missing.tgz`);
+        expect(r.stdout).not.to.contain('BUNDLE');
+      });
+    });
+
     context('when PATH has no node', () => {
       it('downloads the runtime for CF_STACK, verifies it, keeps only the archive in CACHE and reuses it offline', async () => {
         const bp = await buildpack(nodeManifest(`http://user:secret@127.0.0.1:${port}/node.tgz`));
