@@ -16,6 +16,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
+import { fdSink } from '../log/fd-sink.js';
 import { StagingLogger } from '../log/logger.js';
 import { codeCacheHeader, readCodeCache, runBundle } from '../supply/code-cache.js';
 
@@ -54,7 +55,7 @@ function main(): void {
   const script = runBundle(bundle, source, cached?.data);
   if (cacheFile && process.env.BP_DEBUG) {
     const how = !cached ? 'not used: missing, or made for another bundle or node' : script.cachedDataRejected ? 'rejected by V8' : 'used';
-    new StagingLogger(process.stdout, { debug: true }).debug(`code cache ${cached?.file ?? cacheFile.split('\n').join(', ')}: ${how}`);
+    new StagingLogger(fdSink(1), { debug: true }).debug(`code cache ${cached?.file ?? cacheFile.split('\n').join(', ')}: ${how}`);
   }
   if (!writeTo) return;
   // after a whole staging, so the functions it compiled on the way are in the cache too

@@ -7,6 +7,7 @@ import { HttpFetcher } from '../deps/fetch.js';
 import { maxUnpackedBytesFrom } from '../deps/extract.js';
 import { Installer } from '../deps/installer.js';
 import { isBuildpackError } from '../errors.js';
+import { fdSink, survivingStdio } from '../log/fd-sink.js';
 import { StagingLogger } from '../log/logger.js';
 import { COMPILED_MANIFEST_PATH } from '../manifest/compiled.js';
 import { loadStagingManifest } from '../manifest/staging.js';
@@ -30,23 +31,10 @@ function removeTempRuntime(): void {
   }
 }
 
-/**
- * The builder reads our output to the end; should a reader go away (a pipe closed early), the
- * staging still finishes and exits with its own status: what is written after that is lost, and
- * no EPIPE crashes the process.
- */
-function surviveClosedOutput(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
-    });
-  }
-}
-
 async function main(): Promise<number> {
-  surviveClosedOutput();
+  survivingStdio();
   removeTempRuntime();
-  const logger = new StagingLogger(process.stdout, { debug: Boolean(process.env.BP_DEBUG) });
+  const logger = new StagingLogger(fdSink(1), { debug: Boolean(process.env.BP_DEBUG) });
   const args = process.argv.slice(2);
   if (args.length !== 4) {
     logger.error('usage: bin/supply <build-dir> <cache-dir> <deps-dir> <deps-index>');
@@ -76,7 +64,7 @@ async function main(): Promise<number> {
       logger.error(err.message);
       return 1;
     }
-    process.stderr.write(`sidecar-buildpack supply: unexpected error (a bug):\n${(err as Error)?.stack ?? String(err)}\n`);
+    fdSink(2).write(`sidecar-buildpack supply: unexpected error (a bug):\n${(err as Error)?.stack ?? String(err)}\n`);
     return 70;
   }
 }

@@ -5,6 +5,7 @@
 // 8 MiB staging from the app cache took 64 -> 56 ms without them.
 
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { makeBenchBuildpack, type BenchDependency } from '../../bench/lib/buildpack.js';
@@ -15,9 +16,10 @@ import { useTmpDirs } from '../helpers/tmp.js';
 
 // printed at exit: how many threads the process has (node's own, plus the pool once started)
 // and whether node's web streams were loaded (node-fetch's fetch-blob asks for them at load, unless
-// the build leaves its streams.cjs out: scripts/build.mjs)
+// the build leaves its streams.cjs out: scripts/build.mjs), and net (process.stdout on a pipe is a
+// net.Socket: the log is written to the descriptor instead, src/log/fd-sink.ts)
 const PRELOAD =
-  "process.on('exit', () => require('fs').writeSync(2, `threads=${require('fs').readdirSync('/proc/self/task').length} webstreams=${process.moduleLoadList.some((m) => m.endsWith('webstreams/readablestream'))}\\n`));\n";
+  "process.on('exit', () => require('fs').writeSync(2, `threads=${require('fs').readdirSync('/proc/self/task').length} webstreams=${process.moduleLoadList.some((m) => m.endsWith('webstreams/readablestream'))} net=${process.moduleLoadList.includes('NativeModule net')}\\n`));\n";
 
 function threads(stderr: string): number {
   const m = /threads=(\d+)/.exec(stderr);
@@ -59,7 +61,7 @@ describe('staging file work without the thread pool (bin/supply from a download,
     };
     // node's own threads, counted the same way
     const bare = await runAsync('node', ['-r', preload, '-e', '0'], { env });
-    return { stage, deps, own: threads(bare.stderr) };
+    return { stage, deps, own: threads(bare.stderr), bp, app, cache, env };
   }
 
   it('downloaded, then from the app cache: installed and launch.yml written, and the pool never started', async () => {
@@ -76,6 +78,7 @@ describe('staging file work without the thread pool (bin/supply from a download,
     expect(await fs.readFile(path.join(s.deps, '0', 'probe', 'bin', 'probe'), 'utf8')).to.equal(PROBE);
     expect(await fs.readFile(path.join(s.deps, '0', 'launch.yml'), 'utf8')).to.include('sidecar_for');
     expect(threads(warm.stderr), 'threads of the staging against node -e 0').to.equal(s.own);
+    expect(warm.stderr, 'its log written to the pipe without net').to.include('net=false');
   });
 
   it('from a cached buildpack: the same', async () => {
@@ -83,7 +86,20 @@ describe('staging file work without the thread pool (bin/supply from a download,
     const r = await s.stage();
     expect(r.status, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.include('Copy [');
+    expect(r.stderr, 'its log written to the pipe without net').to.include('net=false');
     expect(await fs.readFile(path.join(s.deps, '0', 'probe', 'bin', 'probe'), 'utf8')).to.equal(PROBE);
     expect(threads(r.stderr), 'threads of the staging against node -e 0').to.equal(s.own);
+  });
+
+  it('stages to the end when the reader of its output goes away (EPIPE), with its own exit status', async () => {
+    const s = await setup(true);
+    await fs.mkdir(path.join(s.deps, '0'), { recursive: true });
+    const child = spawn('node', [path.join(s.bp, 'dist', 'supply.cjs'), s.app, s.cache, s.deps, '0'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // before the first line
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).to.equal(0);
+    expect(await fs.readFile(path.join(s.deps, '0', 'probe', 'bin', 'probe'), 'utf8')).to.equal(PROBE);
+    expect(await fs.readFile(path.join(s.deps, '0', 'launch.yml'), 'utf8')).to.include('sidecar_for');
   });
 });
