@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { runtimeHead } from '../../src/packager/runtime-head.js';
 import { cleanup, tmpDir } from './helpers.js';
 
@@ -50,6 +51,39 @@ describe('runtimeHead: the bytes of a node archive through its bin/node', () => 
       expect(await fs.readFile(path.join(out, `${folder}bin/node`))).to.deep.equal(node);
     });
   }
+
+  it('cuts to the byte: a compressible bin/node, unpacked whole by gzip and by zlib (the stack\'s perl), and not from a byte less than the head less its slack', async () => {
+    // text-like data: dynamic Huffman blocks, whose last codes need lookahead to decode
+    const words = Array.from({ length: 4000 }, (_, i) => `sym_${(i * 7919) % 3001}_${i % 17}`);
+    const node = Buffer.from(Array.from({ length: 60_000 }, (_, i) => words[(i * 31) % words.length]).join(' '));
+    const file = await archive([
+      ['bin/node', node],
+      ['lib/node_modules/npm/index.js', Buffer.from(words.join('\n').repeat(20))],
+    ]);
+    const whole = await fs.readFile(file);
+    const head = (await runtimeHead(file))!;
+    expect(head.bytes).to.be.below(whole.length);
+    const cut = path.join(dir, 'runtime.head');
+    await fs.writeFile(cut, whole.subarray(0, head.bytes));
+    for (const inflater of ['gzip -dc', `perl -MCompress::Raw::Zlib -e 'binmode STDIN; binmode STDOUT; my ($z) = Compress::Raw::Zlib::Inflate->new(-WindowBits => WANT_GZIP); while (sysread(STDIN, my $in, 65536)) { $z->inflate($in, my $out); print $out }'`]) {
+      const out = await fs.mkdtemp(path.join(dir, 'out-'));
+      const r = spawnSync('sh', ['-c', `${inflater} <"$1" 2>/dev/null | tar -xf - -C "$2" --occurrence=1 bin/node`, 'sh', cut, out]);
+      expect(r.status, `${inflater}: ${String(r.stderr)}`).to.equal(0);
+      expect(await fs.readFile(path.join(out, 'bin', 'node')), inflater).to.deep.equal(node);
+    }
+    // one byte short of the shortest cut zlib needs, bin/node's last block is not all there
+    const short = whole.subarray(0, head.bytes - 64 - 1);
+    const got: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      const g = zlib.createGunzip();
+      g.on('data', (c: Buffer) => got.push(c));
+      g.on('error', () => resolve());
+      g.on('end', resolve);
+      g.end(short);
+    });
+    const end = 512 + Math.ceil(node.length / 512) * 512; // bin/node's header, then its data in whole blocks
+    expect(Buffer.concat(got).length).to.be.below(end);
+  });
 
   it('has no head for an archive without bin/node, nor for one where bin/node comes last', async () => {
     expect(await runtimeHead(await archive([['lib/x.js', randomBytes(200 * 1024)]]))).to.equal(undefined);
