@@ -32,7 +32,8 @@ function rerunWithoutPathNode(dist: string): void {
   const env = Object.assign({}, process.env, { SIDECAR_BUILDPACK_PATH_NODE: 'too-old' });
   // (required here: loading child_process costs every other staging a millisecond or two)
   const { spawnSync } = Module.createRequire(import.meta.url)('child_process') as typeof import('node:child_process');
-  const r = spawnSync(shim, process.argv.slice(2), { stdio: 'inherit', env });
+  // (through sh, as the platform would run it: an unpacked buildpack's mode bits are not trusted here)
+  const r = spawnSync('/bin/sh', [shim, ...process.argv.slice(2)], { stdio: 'inherit', env });
   if (r.error) {
     process.stderr.write(`sidecar-buildpack supply: node ${process.version} on PATH is older than ${OLDEST_MAJOR}, and ${shim} could not be run again without it: ${r.error.message}\n`);
     process.exitCode = 1;
