@@ -68,4 +68,27 @@ describe('fdSink', () => {
     expect(await exited).to.equal(0);
     expect(await fs.readFile(out, 'utf8')).to.equal(text);
   });
+
+  describe('survivingStdio', () => {
+    // a child that writes to process.stdout (as a library's debug output would) after its reader went away
+    const child = (guard: boolean) => {
+      const src = path.resolve('src/log/fd-sink.ts');
+      const code = `const m = await import(${JSON.stringify(src)}); ${guard ? 'm.survivingStdio();' : ''}
+        await new Promise((r) => setTimeout(r, 200));
+        for (let i = 0; i < 50; i++) { process.stdout.write('x'.repeat(65536)); await new Promise((r) => setTimeout(r, 2)); }
+        process.exitCode = 3;`;
+      const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+      c.stdout.destroy();
+      let err = '';
+      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      return new Promise<{ code: number | null; err: string }>((resolve) => c.on('exit', (code) => resolve({ code, err })));
+    };
+    it("keeps a process whose stdout reader went away alive through later writes to process.stdout (EPIPE ignored)", async function () {
+      this.timeout(20000);
+      const guarded = await child(true);
+      expect(guarded.code, guarded.err).to.equal(3);
+      const bare = await child(false);
+      expect(bare.code, 'without it, the EPIPE is an uncaught error').to.not.equal(3);
+    });
+  });
 });
