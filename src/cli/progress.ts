@@ -34,7 +34,8 @@ export function plainProgress(out: CliStream): (e: PackageEvent) => void {
         out.write(`${describe(e)}\n`);
         break;
       case 'download-retry':
-        out.write(`retrying ${e.name} ${e.version} (attempt ${e.attempt}): ${e.reason}\n`);
+        // (the uri tells apart the entries of one version for several stacks, downloaded side by side)
+        out.write(`retrying ${e.name} ${e.version} from ${e.uri} (attempt ${e.attempt}): ${e.reason}\n`);
         break;
       case 'cache-entry-invalid':
         out.write(`warning: cached ${e.name} ${e.version} has sha256 ${e.actual}, expected ${e.expected}: downloading it again\n`);

@@ -84,6 +84,21 @@ describe('progress', () => {
     });
   });
 
+  describe('a retried download', () => {
+    it('names the uri, so the entries of one version for two stacks read apart', () => {
+      const { stream, writes } = terminal();
+      stream.isTTY = false;
+      const render = progressFor(stream, {});
+      for (const stack of ['cflinuxfs4', 'cflinuxfs5']) {
+        render({ type: 'download-retry', name: 'node', version: '22.1.0', uri: `https://h.example/node_22.1.0_${stack}.tgz`, attempt: 2, reason: 'getaddrinfo ENOTFOUND h.example' });
+      }
+      expect(writes).to.deep.equal([
+        'retrying node 22.1.0 from https://h.example/node_22.1.0_cflinuxfs4.tgz (attempt 2): getaddrinfo ENOTFOUND h.example\n',
+        'retrying node 22.1.0 from https://h.example/node_22.1.0_cflinuxfs5.tgz (attempt 2): getaddrinfo ENOTFOUND h.example\n',
+      ]);
+    });
+  });
+
   describe('the staging runtime lines', () => {
     const plain = (e: PackageEvent): string => {
       const { stream, writes } = terminal();
