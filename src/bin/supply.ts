@@ -20,6 +20,20 @@ import { readTextOrNone } from '../sync-fs.js';
  * stays mapped), so no staging leaves a runtime behind. Only the dir made for this very process:
  * the shim exec'd node, so its `$$` in the dir's name is this pid.
  */
+/**
+ * bin/supply on a stack without node took its runtime from dist/runtime.tsv, and names the sha256
+ * of the manifest text that table was written from (`-`: none recorded). A manifest.yml edited
+ * since may name another runtime: worth a warning (staging goes on). The bundle hashes the text
+ * for nothing; the shim would spend two processes on it in every such staging.
+ */
+function tableManifestSha256(): string | undefined {
+  const recorded = process.env.SIDECAR_BUILDPACK_TABLE_MANIFEST_SHA256;
+  delete process.env.SIDECAR_BUILDPACK_TABLE_MANIFEST_SHA256;
+  return recorded;
+}
+
+const STALE_TABLE = "dist/runtime.tsv was written from another manifest.yml: the staging runtime may not be the manifest's (rebuild it: npm run build, or package the buildpack)";
+
 function removeTempRuntime(): void {
   const dir = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP;
   delete process.env.SIDECAR_BUILDPACK_RUNTIME_TMP;
@@ -34,6 +48,7 @@ function removeTempRuntime(): void {
 async function main(): Promise<number> {
   survivingStdio();
   removeTempRuntime();
+  const tableManifest = tableManifestSha256();
   const logger = new StagingLogger(fdSink(1), { debug: Boolean(process.env.BP_DEBUG) });
   const args = process.argv.slice(2);
   if (args.length !== 4) {
@@ -45,8 +60,9 @@ async function main(): Promise<number> {
   const here = path.dirname(path.resolve(process.argv[1]));
   const buildpackDir = path.basename(here) === 'dist' ? path.dirname(here) : path.resolve(here, '../..');
   try {
-    const { manifest, compiled, answers } = await loadStagingManifest(buildpackDir);
+    const { manifest, compiled, answers, textSha256 } = await loadStagingManifest(buildpackDir);
     logger.debug(compiled ? `manifest: ${COMPILED_MANIFEST_PATH}, made from this manifest.yml` : `manifest: ${manifest.file} parsed (no ${COMPILED_MANIFEST_PATH} made from it)`);
+    if (tableManifest !== undefined && tableManifest !== textSha256()) logger.warning(STALE_TABLE);
     for (const w of manifest.warnings ?? []) logger.warning(w);
     const buildpackVersion = (readTextOrNone(path.join(buildpackDir, 'VERSION')) ?? '').trim();
     const fetcher = new HttpFetcher({

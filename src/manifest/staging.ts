@@ -4,18 +4,19 @@
 // never loads it.
 
 import { join } from 'node:path';
-import { COMPILED_MANIFEST_PATH, readCompiled, type StagingAnswers } from './compiled.js';
+import { COMPILED_MANIFEST_PATH, manifestTextSha256, readCompiled, type StagingAnswers } from './compiled.js';
 import { readManifestText } from './read.js';
 import { readTextOrNone } from '../sync-fs.js';
 import type { Manifest } from './types.js';
 
 /** The manifest, whether it came from the compiled file (told in the debug log), and its answers (none when parsed). */
-export async function loadStagingManifest(buildpackDir: string): Promise<{ manifest: Manifest; compiled: boolean; answers: StagingAnswers }> {
+export async function loadStagingManifest(buildpackDir: string): Promise<{ manifest: Manifest; compiled: boolean; answers: StagingAnswers; textSha256: () => string }> {
   const { file, text } = await readManifestText(buildpackDir);
+  const textSha256 = (): string => manifestTextSha256(text);
   const compiledText = readTextOrNone(join(buildpackDir, COMPILED_MANIFEST_PATH));
   const compiled = compiledText === undefined ? undefined : readCompiled(compiledText, text, file);
-  if (compiled) return { ...compiled, compiled: true };
+  if (compiled) return { ...compiled, compiled: true, textSha256 };
   const { parseManifest } = await import('./parse.js');
-  return { manifest: parseManifest(text, file), compiled: false, answers: {} };
+  return { manifest: parseManifest(text, file), compiled: false, answers: {}, textSha256 };
 }
 

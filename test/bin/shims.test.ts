@@ -87,7 +87,7 @@ describe('entry point shims', () => {
     await fs.mkdir(path.join(bp, 'dist'));
     await fs.writeFile(
       path.join(bp, 'dist', 'supply.cjs'),
-      `const t = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP; console.log('BUNDLE args=' + process.argv.slice(2).join(',') + ' runtime=' + (process.env.FAKE_RUNTIME || 'path') + (t ? ' tmp=' + t : '') + (process.env.PROBE_EXEC ? ' exec=' + process.execPath : ''))\n`,
+      `const t = process.env.SIDECAR_BUILDPACK_RUNTIME_TMP; console.log('BUNDLE args=' + process.argv.slice(2).join(',') + ' runtime=' + (process.env.FAKE_RUNTIME || 'path') + (t ? ' tmp=' + t : '') + (process.env.PROBE_EXEC ? ' exec=' + process.execPath : '') + (process.env.PROBE_TABLE ? ' table_manifest=' + process.env.SIDECAR_BUILDPACK_TABLE_MANIFEST_SHA256 : ''))\n`,
     );
     await fs.writeFile(path.join(bp, 'manifest.yml'), manifest);
     for (const [rel, data] of Object.entries(files)) {
@@ -125,8 +125,9 @@ describe('entry point shims', () => {
       it('runs the bundle with it and passes the four arguments through, without needing the table', async () => {
         const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`), {}, false);
         const { args } = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: `${path.dirname(process.execPath)}:${stackPath}`, CF_STACK: 'cflinuxfs4' });
-        expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path\n`);
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: `${path.dirname(process.execPath)}:${stackPath}`, CF_STACK: 'cflinuxfs4', PROBE_TABLE: '1' });
+        // (no runtime table read: none named to the bundle)
+        expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path table_manifest=undefined\n`);
         expect(requests).to.deep.equal([]);
       });
     });
@@ -449,13 +450,20 @@ describe('entry point shims', () => {
         expect(r.stdout).to.contain('runtime=yes');
       });
 
-      it('warns when manifest.yml changed since the table was written, and still stages', async () => {
-        const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`));
+      it("names the manifest the table was written from to the bundle (which warns when manifest.yml changed since), and still stages", async () => {
+        const manifest = nodeManifest(`http://127.0.0.1:${port}/node.tgz`);
+        const bp = await buildpack(manifest);
         await fs.appendFile(path.join(bp, 'manifest.yml'), '# edited\n');
         const { args, tmpdir } = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, noNode(tmpdir));
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PROBE_TABLE: '1' });
         expect(r.status, r.stdout + r.stderr).to.equal(0);
-        expect(r.stdout).to.contain('**WARNING**\x1b[0m dist/runtime.tsv was written from another manifest.yml');
+        expect(r.stdout).to.match(new RegExp(`runtime=yes tmp=\\S+ table_manifest=${sha256(Buffer.from(manifest))}\n$`));
+        // a table without the line: named as none recorded
+        const table = path.join(bp, 'dist', 'runtime.tsv');
+        await fs.writeFile(table, (await fs.readFile(table, 'utf8')).replace(/^# manifest-sha256 .*\n/m, ''));
+        const r2 = await run(path.join(bp, 'bin', 'supply'), args, { ...noNode(tmpdir), PROBE_TABLE: '1' });
+        expect(r2.status, r2.stdout + r2.stderr).to.equal(0);
+        expect(r2.stdout).to.match(/runtime=yes tmp=\S+ table_manifest=-\n$/);
       });
 
       it('verifies with sha256sum when the stack has no openssl', async () => {
