@@ -125,8 +125,8 @@ describe('entry point shims', () => {
       it('runs the bundle with it and passes the four arguments through, without needing the table', async () => {
         const bp = await buildpack(nodeManifest(`http://127.0.0.1:${port}/node.tgz`), {}, false);
         const { args } = await dirs();
-        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: `${path.dirname(process.execPath)}:${stackPath}`, CF_STACK: 'cflinuxfs4', PROBE_TABLE: '1' });
-        // (no runtime table read: none named to the bundle)
+        const r = await run(path.join(bp, 'bin', 'supply'), args, { PATH: `${path.dirname(process.execPath)}:${stackPath}`, CF_STACK: 'cflinuxfs4', PROBE_TABLE: '1', SIDECAR_BUILDPACK_TABLE_MANIFEST_SHA256: 'from-the-app' });
+        // (no runtime table read: none named to the bundle, whatever the app's environment says)
         expect(r.stdout).to.equal(`BUNDLE args=${args.join(',')} runtime=path table_manifest=undefined\n`);
         expect(requests).to.deep.equal([]);
       });
