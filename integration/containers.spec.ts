@@ -188,6 +188,8 @@ describe('local platform containers (issue 10)', function () {
         'echo "probe user=$(id -un) uid=$(id -u) home=$HOME pwd=$(pwd) path=$PATH"',
         'echo "probe args=$1 $2 $3 $4"',
         'for t in node python3 ruby; do command -v $t >/dev/null 2>&1 && echo "probe has $t" || echo "probe no $t"; done',
+        // cflinuxfs4 ships build-essential, binutils with it (its receipt)
+        'for t in gcc make strip readelf; do command -v $t >/dev/null 2>&1 && echo "probe has $t" || echo "probe no $t"; done',
         'touch "$HOME/h" "$1/b" "$2/c" "$3/$4/d" && echo "probe wrote home build cache deps"',
         'touch /usr/probe 2>/dev/null && echo "probe wrote /usr" || echo "probe /usr read-only"',
         'ls /root >/dev/null 2>&1 && echo "probe reads /root" || echo "probe no /root"',
@@ -204,7 +206,7 @@ describe('local platform containers (issue 10)', function () {
       .map((l) => l.slice(l.indexOf('probe ') + 6));
     expect(probe[0]).to.match(/^user=vcap uid=2000 home=\/home\/vcap pwd=\/tmp\/app path=\/usr\/local\/bin:\/usr\/bin:\/bin$/);
     expect(probe[1]).to.match(/^args=\/tmp\/app \/tmp\/cache\/[0-9a-f]{16} \/tmp\/contents[0-9a-f]+\/deps 0$/);
-    expect(probe.slice(2)).to.deep.equal(['no node', 'no python3', 'no ruby', 'wrote home build cache deps', '/usr read-only', 'no /root', 'renamed cache and app files into deps']);
+    expect(probe.slice(2)).to.deep.equal(['no node', 'no python3', 'no ruby', 'has gcc', 'has make', 'has strip', 'has readelf', 'wrote home build cache deps', '/usr read-only', 'no /root', 'renamed cache and app files into deps']);
   });
 
   it('stages and runs from a work root whose path holds a space, a comma, a colon and a backslash (the mount tables escape them)', async () => {

@@ -43,6 +43,8 @@ export const STACK_TOOLS: readonly string[] = [
   // languages and build tools the stack ships
   'jq', 'perl', 'git', 'make', 'gcc', 'cc', 'g++', 'c++', 'cpp', 'ld', 'as', 'ar', 'cmake', 'autoconf', 'automake', 'bison',
   'flex', 'gdb',
+  // binutils (build-essential's; the receipt lists binutils 2.38)
+  'strip', 'objcopy', 'objdump', 'nm', 'readelf', 'ranlib', 'size', 'strings', 'addr2line', 'c++filt', 'elfedit',
 ];
 
 /** Where on the host a tool may live (merged /usr first). */
@@ -67,7 +69,7 @@ async function hostTool(name: string): Promise<string | undefined> {
 }
 
 /** Version of the directory layout: bump when STACK_TOOLS or the build changes. */
-const STACK_VERSION = 'cflinuxfs4-v2';
+const STACK_VERSION = 'cflinuxfs4-v3';
 
 /**
  * `<workRoot>/stack/<version>/bin`, holding the stack's tools (hard links to the host's files when
