@@ -154,7 +154,7 @@ export function renderRuntimeTable(rows: RuntimeRow[], manifestText: string, wri
   return `${lines.join('\n')}\n`;
 }
 
-/** Parse a table back into rows (for the tests and tools; bin/supply reads it with awk). */
+/** Parse a table back into rows (for the tests and tools; bin/supply reads it with the shell's read). */
 export function parseRuntimeTable(text: string): { manifestSha256: string | undefined; rows: RuntimeRow[] } {
   let manifestSha256: string | undefined;
   const rows: RuntimeRow[] = [];
